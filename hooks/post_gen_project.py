@@ -1,0 +1,51 @@
+"""Remove the files of the options not chosen, then print the next steps.
+
+MANIFEST is the one place that says which generated files belong to which
+answer. The hook only deletes: `cruft update` runs it again on every update.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+PACKAGE = Path("src") / "{{ cookiecutter.package_name }}"
+ANSWERS = {
+    "database": "{{ cookiecutter.database }}",
+    "cache_backend": "{{ cookiecutter.cache_backend }}",
+    "schema_library": "{{ cookiecutter.schema_library }}",
+}
+
+# (question, answer) -> paths kept only when that answer was given.
+MANIFEST: dict[tuple[str, str], list[Path]] = {
+    ("schema_library", "ariadne"): [
+        PACKAGE / "graphql" / "ariadne_app.py",
+        PACKAGE / "graphql" / "ariadne_schema.py",
+        PACKAGE / "graphql" / "schema.graphql",
+    ],
+}
+
+
+def remove_unselected() -> None:
+    for (question, answer), paths in MANIFEST.items():
+        if ANSWERS[question] == answer:
+            continue
+        for path in paths:
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    remove_unselected()
+    print(
+        """
+Generated {{ cookiecutter.project_slug }}/ ({{ cookiecutter.database }}, cache: {{ cookiecutter.cache_backend }}, {{ cookiecutter.schema_library }}).
+
+    cd {{ cookiecutter.project_slug }}
+    make install migrate seed   # virtualenv in .venv, tables, 100 users x 10 posts
+    make run                    # gunicorn on http://127.0.0.1:8000/graphql
+
+PERFORMANCE.md shows the workers and pool sizes computed for your answers."""
+    )

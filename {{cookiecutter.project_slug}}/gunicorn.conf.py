@@ -1,0 +1,36 @@
+"""Gunicorn settings, computed by {{ cookiecutter.package_name }}.tuning from the service's settings.
+
+Rendered for cpu_cores={{ cookiecutter.cpu_cores }}, db_max_connections={{ cookiecutter.db_max_connections }}, instances={{ cookiecutter.instances }}:
+{%- for cores, plan in cookiecutter | tuning_plans %}
+  {{ cores }} core(s) -> {{ plan.workers }} worker(s), each with pool_size {{ plan.pool.pool_size }} + max_overflow {{ plan.pool.max_overflow }}
+{%- endfor %}
+WEB_CONCURRENCY, DB_POOL_SIZE, DB_MAX_OVERFLOW and BIND override them; a start-up whose
+numbers break the connection budget stops with one line. See PERFORMANCE.md.
+"""
+
+import sys
+
+from {{ cookiecutter.package_name }}.settings import SettingsError, load_settings
+
+try:
+    settings = load_settings()
+except SettingsError as exc:
+    sys.exit(str(exc))
+
+bind = settings.bind
+workers = settings.plan.workers
+worker_class = "uvicorn_worker.UvicornWorker"
+
+# Each worker builds its app and pools after the fork: a pool must never cross a fork.
+preload_app = False
+
+# For async workers this is a heartbeat: a worker whose event loop is blocked this
+# long is killed and replaced. The guide's 120 s would hide a stuck loop for 2 minutes.
+timeout = 30
+graceful_timeout = 30
+# Above the 5 s idle timeout of most clients' pools, below most load balancers' 60 s.
+keepalive = 10
+
+# Recycle workers to contain slow leaks; jitter keeps them from restarting together.
+max_requests = 10_000
+max_requests_jitter = 1_000

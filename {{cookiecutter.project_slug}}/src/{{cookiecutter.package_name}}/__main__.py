@@ -1,0 +1,63 @@
+"""Command line: `python -m {{ cookiecutter.package_name }} serve|seed`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable
+
+from .settings import SettingsError, load_settings
+
+
+def _count(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        if not text.isdecimal() or int(text) < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r} is not valid: use a whole number of at least {minimum}")
+        return int(text)
+
+    return parse
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m {{ cookiecutter.package_name }}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run under gunicorn with gunicorn.conf.py (or uvicorn --reload)")
+    serve.add_argument("--reload", action="store_true", help="development server that restarts on code changes")
+    seed = commands.add_parser("seed", help="bulk-insert example users and posts")
+    seed.add_argument("--users", type=_count(1), default=100)
+    seed.add_argument("--posts-per-user", type=_count(0), default=10)
+    args = parser.parse_args(argv)
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+
+    if args.command == "seed":
+        from .seed import seed as run_seed
+
+        users, posts = asyncio.run(run_seed(settings, args.users, args.posts_per_user))
+        print(f"Inserted {users} users and {posts} posts.")
+        return 0
+
+    if args.reload:
+        import uvicorn
+
+        uvicorn.run(
+            "{{ cookiecutter.package_name }}.app:create_app",
+            factory=True,
+            reload=True,
+            reload_dirs=["src"],
+            host=settings.host,
+            port=settings.port,
+        )
+        return 0
+    gunicorn = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "{{ cookiecutter.package_name }}.app:create_app()"]
+    os.execv(sys.executable, gunicorn)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""The application factory: routes, and a lifespan that owns every connection pool."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from .db import make_engine, make_sessions
+from .graphql.ariadne_app import make_graphql
+from .health import live, ready
+from .settings import Settings, load_settings
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the app; nothing connects until the lifespan starts (in each worker, after the fork)."""
+    settings = settings or load_settings()
+    graphql = make_graphql(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
+        engine = make_engine(settings)
+        try:
+            yield {"settings": settings, "engine": engine, "sessions": make_sessions(engine)}
+        finally:
+            await engine.dispose()
+
+    return Starlette(
+        routes=[
+            # A Route, not a Mount: POST /graphql must not bounce through a 307 to /graphql/.
+            Route("/graphql", graphql.handle_request, methods=["GET", "POST", "OPTIONS"]),
+            Route("/health/live", live),
+            Route("/health/ready", ready),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,1 @@
+"""The GraphQL layer: schema, resolvers, per-request loaders and the HTTP endpoint."""

@@ -1,0 +1,80 @@
+"""What the schema's fields do, independent of the schema library that binds them.
+
+Every bad argument becomes a GraphQLError that names the value and the rule.
+"""
+
+from __future__ import annotations
+
+import re
+
+from graphql import GraphQLError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..models import Post, User
+from .context import RequestContext
+
+MAX_LIMIT = 1000
+MAX_ID = 2**31 - 1  # the largest value of PostgreSQL's integer, which ids are
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def bad_input(message: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
+
+
+def parse_id(value: str | int, kind: str) -> int:
+    text = str(value)
+    if not text.isdecimal() or not 1 <= int(text) <= MAX_ID:
+        raise bad_input(f"id={text!r} is not a valid {kind} id: use a whole number from 1 to {MAX_ID}")
+    return int(text)
+
+
+def checked_text(field: str, value: str, max_length: int) -> str:
+    stripped = value.strip()
+    if not 1 <= len(stripped) <= max_length:
+        raise bad_input(f"{field}={value!r} is not valid: use 1 to {max_length} characters")
+    return stripped
+
+
+async def list_users(context: RequestContext, limit: int, offset: int) -> list[User]:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise bad_input(f"limit={limit} is out of range: use 1 to {MAX_LIMIT}")
+    if offset < 0:
+        raise bad_input(f"offset={offset} is out of range: use 0 or more")
+    async with context.sessions() as session:
+        return list(await session.scalars(select(User).order_by(User.id).limit(limit).offset(offset)))
+
+
+async def get_user(context: RequestContext, user_id: str) -> User | None:
+    return await context.loaders.user.load(parse_id(user_id, "user"))
+
+
+async def posts_of(context: RequestContext, user: User) -> list[Post]:
+    return await context.loaders.posts_by_user.load(user.id)
+
+
+async def author_of(context: RequestContext, post: Post) -> User | None:
+    return await context.loaders.user.load(post.user_id)
+
+
+async def create_user(context: RequestContext, name: str, email: str) -> User:
+    user = User(name=checked_text("name", name, 200), email=checked_text("email", email, 320))
+    if not EMAIL.match(user.email):
+        raise bad_input(f"email={email!r} is not valid: use an address like name@example.com")
+    try:
+        async with context.sessions.begin() as session:
+            session.add(user)
+    except IntegrityError:
+        raise bad_input(f"email={user.email!r} is already taken: use another address") from None
+    return user
+
+
+async def create_post(context: RequestContext, user_id: str, title: str) -> Post:
+    author_id = parse_id(user_id, "user")
+    post = Post(title=checked_text("title", title, 300), user_id=author_id)
+    async with context.sessions.begin() as session:
+        if await session.get(User, author_id) is None:
+            raise bad_input(f"userId={user_id!r} is not valid: no user has this id")
+        session.add(post)
+    return post

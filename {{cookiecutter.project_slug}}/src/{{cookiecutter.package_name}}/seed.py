@@ -1,0 +1,41 @@
+"""Bulk-insert example data: one executemany per table, never a loop of INSERTs."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, insert, select
+
+from .db import make_engine, make_sessions
+from .models import Post, User
+from .settings import Settings
+
+
+async def seed(settings: Settings, users: int, posts_per_user: int) -> tuple[int, int]:
+    """Add `users` users with `posts_per_user` posts each, one bulk INSERT per table;
+    returns the rows inserted.
+
+    Emails continue after the highest existing id, so seeding twice adds more data
+    instead of failing on the unique email constraint.
+    """
+    engine = make_engine(settings)
+    try:
+        async with make_sessions(engine).begin() as session:
+            start = await session.scalar(select(func.coalesce(func.max(User.id), 0))) or 0
+            emails = [f"user{n}@example.com" for n in range(start + 1, start + users + 1)]
+            user_rows = [{"name": f"User {n}", "email": email} for n, email in enumerate(emails, start + 1)]
+            await session.execute(insert(User), user_rows)
+            # Read the new ids back by email: RETURNING with many rows makes SQLite
+            # fall back to one INSERT per row.
+            new_ids = {
+                email: user_id
+                for user_id, email in await session.execute(select(User.id, User.email).where(User.id > start))
+            }
+            post_rows = [
+                {"title": f"Post {p} of user {new_ids[email]}", "user_id": new_ids[email]}
+                for email in emails
+                for p in range(1, posts_per_user + 1)
+            ]
+            if post_rows:
+                await session.execute(insert(Post), post_rows)
+    finally:
+        await engine.dispose()
+    return len(user_rows), len(post_rows)

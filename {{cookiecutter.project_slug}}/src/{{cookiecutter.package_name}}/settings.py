@@ -1,0 +1,105 @@
+"""Typed settings from the environment (and `.env`); defaults are the answers given at generation."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, PositiveFloat, PositiveInt, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .tuning import BudgetError, Plan, detect_cpu_cores, plan_for
+
+
+class SettingsError(ValueError):
+    """A setting from the environment is invalid; the message names it and the rule."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    app_env: Literal["development", "production"] = "development"
+    bind: str = "127.0.0.1:8000"
+    database_url: str = "{{ cookiecutter.__database_url }}"
+
+    cpu_cores: int | Literal["auto"] = {{ '"auto"' if cookiecutter.cpu_cores == "auto" else cookiecutter.cpu_cores | int }}
+    web_concurrency: PositiveInt | None = None
+    instances: PositiveInt = {{ cookiecutter.instances | int }}
+    db_max_connections: int = Field({{ cookiecutter.db_max_connections | int }}, ge=10)
+    db_pool_size: PositiveInt | None = None
+    db_max_overflow: int | None = Field(None, ge=0)
+    db_pool_timeout: PositiveFloat = 10.0
+
+    _plan: Plan = PrivateAttr()
+
+    @field_validator("cpu_cores", mode="before")
+    @classmethod
+    def _parse_cores(cls, value: object) -> int | str:
+        if value == "auto":
+            return value
+        try:
+            cores = int(str(value))
+        except ValueError:
+            cores = 0
+        if not 1 <= cores <= 256:
+            raise ValueError("use a whole number from 1 to 256, or 'auto'")
+        return cores
+
+    @field_validator("bind")
+    @classmethod
+    def _parse_bind(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError("use HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:8000")
+        return value
+
+    @model_validator(mode="after")
+    def _resolve_plan(self) -> Settings:
+        cores = detect_cpu_cores() if self.cpu_cores == "auto" else self.cpu_cores
+        try:
+            self._plan = plan_for(
+                cores,
+                self.db_max_connections,
+                self.instances,
+                workers=self.web_concurrency,
+                pool_size=self.db_pool_size,
+                max_overflow=self.db_max_overflow,
+            )
+        except BudgetError as exc:
+            raise ValueError(
+                f"{exc}: lower WEB_CONCURRENCY, DB_POOL_SIZE or DB_MAX_OVERFLOW, or raise DB_MAX_CONNECTIONS"
+            ) from None
+        return self
+
+    @property
+    def plan(self) -> Plan:
+        """Workers and per-worker pool; WEB_CONCURRENCY, DB_POOL_SIZE and DB_MAX_OVERFLOW win."""
+        return self._plan
+
+    @property
+    def production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def host(self) -> str:
+        return self.bind.rpartition(":")[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.bind.rpartition(":")[2])
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, or a SettingsError with one line per bad value."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError("\n".join(_describe(error) for error in exc.errors())) from None
+
+
+def _describe(error: ErrorDetails) -> str:
+    reason = error["msg"].removeprefix("Value error, ")
+    if not error["loc"]:
+        return f"Invalid settings: {reason}"
+    name = str(error["loc"][0]).upper()
+    return f"{name}={error['input']!r} is not valid: {reason}"

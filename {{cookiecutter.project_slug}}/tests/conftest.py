@@ -1,0 +1,68 @@
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from {{ cookiecutter.package_name }}.app import create_app
+from {{ cookiecutter.package_name }}.models import Base
+from {{ cookiecutter.package_name }}.seed import seed
+from {{ cookiecutter.package_name }}.settings import Settings, load_settings
+
+SETTINGS_ENV = (
+    "APP_ENV", "BIND", "DATABASE_URL", "CPU_CORES", "WEB_CONCURRENCY", "INSTANCES",
+    "DB_MAX_CONNECTIONS", "DB_POOL_SIZE", "DB_MAX_OVERFLOW", "DB_POOL_TIMEOUT",
+)  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests see only the settings they set themselves, never the developer's shell."""
+    for name in SETTINGS_ENV:
+        monkeypatch.delenv(name, raising=False)
+    yield
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return load_settings(_env_file=None, database_url=database_url)
+
+
+@pytest.fixture
+async def tables(settings: Settings) -> None:
+    engine = create_async_engine(settings.database_url)
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def client(settings: Settings, tables: None) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://test") as client,
+    ):
+        yield client
+
+
+@pytest.fixture
+async def db_with_users(settings: Settings, tables: None) -> tuple[int, int]:
+    """3 users with 2 posts each."""
+    return await seed(settings, users=3, posts_per_user=2)
+
+
+async def graphql(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
+    """The JSON answer to one POST; Ariadne answers 400 when `data` is null."""
+    response = await client.post("/graphql", json={"query": query, "variables": variables})
+    assert response.status_code == (200 if response.json().get("data") is not None else 400), response.text
+    body: dict[str, Any] = response.json()
+    return body
