@@ -39,13 +39,12 @@ def remove_unselected() -> None:
 
 if __name__ == "__main__":
     remove_unselected()
-    print(
-        """
-Generated {{ cookiecutter.project_slug }}/ ({{ cookiecutter.database }}, cache: {{ cookiecutter.cache_backend }}, {{ cookiecutter.schema_library }}).
+    chosen = ", ".join(f"{question} {answer}" for question, answer in ANSWERS.items())
+    print(f"""
+Generated {{ cookiecutter.project_slug }}/ ({chosen}).
 
     cd {{ cookiecutter.project_slug }}
     make install migrate seed   # virtualenv in .venv, tables, 100 users x 10 posts
     make run                    # gunicorn on http://127.0.0.1:8000/graphql
 
-PERFORMANCE.md shows the workers and pool sizes computed for your answers."""
-    )
+PERFORMANCE.md shows the workers and pool sizes computed for your answers.""")

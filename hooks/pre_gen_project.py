@@ -15,9 +15,9 @@ import sys
 
 # tojson escapes every ' as \u0027, so a raw ''' string holds any answer.
 ANSWERS: dict[str, str] = {
-    key: str(value) for key, value in json.loads(r'''{{ cookiecutter | tojson }}''').items() if not key.startswith("_")
+    key: str(value) for key, value in json.loads(r"""{{ cookiecutter | tojson }}""").items() if not key.startswith("_")
 }
-BUDGET_ERROR: str = json.loads(r'''{{ cookiecutter | budget_error | tojson }}''')
+BUDGET_ERROR: str = json.loads(r"""{{ cookiecutter | budget_error | tojson }}""")
 
 CHOICES = {
     "database": ("sqlite", "postgresql"),
@@ -55,9 +55,7 @@ def problems() -> list[str]:
             f"package_name={package!r} is not valid: use a Python identifier in lower case that is not a keyword."
         )
     elif package in sys.stdlib_module_names or package in TAKEN_NAMES:
-        found.append(
-            f"package_name={package!r} is not valid: it would shadow the module of that name; choose another."
-        )
+        found.append(f"package_name={package!r} is not valid: it would shadow the module of that name; choose another.")
     email = ANSWERS["author_email"]
     if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
         found.append(f"author_email={email!r} is not valid: use an address like you@example.com.")
@@ -69,7 +67,9 @@ def problems() -> list[str]:
         if ANSWERS[key] not in choices:
             found.append(f"{key}={ANSWERS[key]!r} is not valid: choose one of {', '.join(choices)}.")
     if ANSWERS["schema_library"] == "strawberry":
-        found.append("schema_library='strawberry' is not available in this version of the template yet: choose ariadne.")
+        found.append(
+            "schema_library='strawberry' is not available in this version of the template yet: choose ariadne."
+        )
     for problem in (
         whole_number("db_max_connections", 10),
         whole_number("instances", 1),

@@ -15,7 +15,7 @@ from ..models import Post, User
 from .context import RequestContext
 
 MAX_LIMIT = 1000
-MAX_ID = 2**31 - 1  # the largest value of PostgreSQL's integer, which ids are
+MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 

@@ -1,0 +1,59 @@
+"""Bake the template and run what a user would run in the result."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+# Settings a developer's shell or CI may export; a bake must see only what a test sets.
+SERVICE_ENV = (
+    "APP_ENV", "BIND", "DATABASE_URL", "CPU_CORES", "WEB_CONCURRENCY", "INSTANCES",
+    "DB_MAX_CONNECTIONS", "DB_POOL_SIZE", "DB_MAX_OVERFLOW", "DB_POOL_TIMEOUT",
+)  # fmt: skip
+
+Bake = Callable[..., Path]
+
+
+def project_env(**extra: str) -> dict[str, str]:
+    """The environment a generated project runs in: this venv first, its own src importable."""
+    env = {key: value for key, value in os.environ.items() if key not in SERVICE_ENV}
+    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
+    env["PYTHONPATH"] = "src"
+    env.update(extra)
+    return env
+
+
+def run(project: Path, *command: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a command in a baked project; fail the test with its output if it fails."""
+    done = subprocess.run(
+        command, cwd=project, env=project_env(**(env or {})), capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, f"{' '.join(command)} failed in {project}:\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+@pytest.fixture
+def bake(cookies: Any) -> Bake:
+    """Bake with pytest-cookies; returns the project directory, failing on any error."""
+
+    def bake_with(**answers: str) -> Path:
+        result = cookies.bake(template=str(TEMPLATE), extra_context=answers)
+        assert result.exception is None, f"{answers}: {result.exception!r}"
+        assert result.exit_code == 0
+        return Path(result.project_path)
+
+    return bake_with
+
+
+def cookiecutter_cli(output_dir: Path, *answers: str) -> subprocess.CompletedProcess[str]:
+    """The cookiecutter command exactly as a user types it, answers as key=value."""
+    command = [str(BIN / "cookiecutter"), "--no-input", "--output-dir", str(output_dir), str(TEMPLATE), *answers]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, env=project_env())

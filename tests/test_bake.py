@@ -1,0 +1,105 @@
+"""Every supported combination bakes into a clean project whose own suite passes."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from .conftest import Bake, run
+
+# Combinations this version of the template renders (Strawberry is refused until it reaches parity).
+COMBINATIONS = [
+    {"database": "sqlite", "cache_backend": "memory", "schema_library": "ariadne"},
+    {"database": "sqlite", "cache_backend": "redis", "schema_library": "ariadne"},
+    {"database": "sqlite", "cache_backend": "none", "schema_library": "ariadne"},
+]
+# Words that must not appear in the code and configuration of a bake that did not choose them.
+FOREIGN = {
+    ("database", "postgresql"): re.compile(r"postgres|asyncpg", re.IGNORECASE),
+    ("cache_backend", "redis"): re.compile(r"redis", re.IGNORECASE),
+    ("schema_library", "strawberry"): re.compile(r"strawberry", re.IGNORECASE),
+}
+CODE = {".py", ".toml", ".ini", ".cfg", ".yml", ".yaml", ".mako", ".graphql", ".example"}
+
+
+def files_of(project: Path) -> list[Path]:
+    return [path for path in project.rglob("*") if path.is_file() and ".venv" not in path.parts]
+
+
+def combination_id(answers: dict[str, str]) -> str:
+    return "-".join(answers.values())
+
+
+@pytest.mark.parametrize("answers", COMBINATIONS, ids=combination_id)
+def test_combination_is_clean_and_its_suite_passes(bake: Bake, answers: dict[str, str]) -> None:
+    project = bake(**answers)
+
+    leftovers = [str(path) for path in files_of(project) if re.search(r"\{\{|\{%|cookiecutter\.", path.read_text())]
+    assert leftovers == [], "unrendered Jinja"
+    for (key, value), pattern in FOREIGN.items():
+        if answers[key] != value:
+            hits = [
+                str(path.relative_to(project))
+                for path in files_of(project)
+                if (path.suffix in CODE or path.name == "Makefile") and pattern.search(path.read_text())
+            ]
+            assert hits == [], f"{key}={answers[key]} bake mentions {value}"
+    run(project, "ruff", "check", ".")
+    run(project, "ruff", "format", "--check", ".")
+    run(project, "mypy", "src", "tests")
+    suite = run(project, "python", "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    assert " passed" in suite.stdout and "failed" not in suite.stdout
+
+
+def gunicorn_workers(project: Path, **env: str) -> int:
+    done = run(project, "python", "-c", "import runpy; print(runpy.run_path('gunicorn.conf.py')['workers'])", env=env)
+    return int(done.stdout)
+
+
+@pytest.mark.parametrize("cores", [1, 4, 64])
+def test_gunicorn_runs_one_worker_per_core_unless_web_concurrency_says_otherwise(bake: Bake, cores: int) -> None:
+    project = bake(cpu_cores=str(cores))
+
+    assert gunicorn_workers(project) == cores
+    assert gunicorn_workers(project, WEB_CONCURRENCY="3") == 3
+    assert f"{cores} core(s) -> {cores} worker(s)" in (project / "gunicorn.conf.py").read_text()
+
+
+def test_auto_cores_are_detected_when_gunicorn_starts(bake: Bake) -> None:
+    project = bake(cpu_cores="auto")
+
+    allowed = len(os.sched_getaffinity(0))
+    assert 1 <= gunicorn_workers(project) <= allowed
+    assert gunicorn_workers(project, CPU_CORES="2") == 2
+
+
+def test_rendered_pool_numbers_fit_the_budget(bake: Bake) -> None:
+    project = bake(cpu_cores="4", db_max_connections="60", instances="3")
+
+    shown = re.search(
+        r"4 worker\(s\), each with pool_size (\d+) \+ max_overflow (\d+)", (project / "gunicorn.conf.py").read_text()
+    )
+    assert shown is not None
+    per_worker = int(shown[1]) + int(shown[2])
+    reserve = max(3, 6)  # 10 % of 60
+    assert 3 * 4 * per_worker <= 60 - reserve
+    assert f"DB_POOL_SIZE={shown[1]} DB_MAX_OVERFLOW={shown[2]}" in (project / ".env.example").read_text()
+
+
+def test_a_start_with_overrides_beyond_the_budget_stops_with_one_line(bake: Bake) -> None:
+    project = bake()
+
+    done = run(
+        project,
+        "sh",
+        "-c",
+        "python -c \"import runpy; runpy.run_path('gunicorn.conf.py')\"; echo exit=$?",
+        env={"DB_POOL_SIZE": "80"},
+    )
+    message = done.stderr.strip()
+    assert "exit=1" in done.stdout
+    assert len(message.splitlines()) == 1
+    assert "db_max_connections=100" in message and "DB_POOL_SIZE" in message
