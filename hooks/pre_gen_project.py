@@ -13,11 +13,14 @@ import keyword
 import re
 import sys
 
-# tojson escapes every ' as \u0027, so a raw ''' string holds any answer.
+# Jinja's tojson escapes every ' as \u0027, so a raw ''' string holds any answer; a
+# """ string would not (an empty JSON string "" would close it). Keep the formatter off.
+# fmt: off
 ANSWERS: dict[str, str] = {
-    key: str(value) for key, value in json.loads(r"""{{ cookiecutter | tojson }}""").items() if not key.startswith("_")
+    key: str(value) for key, value in json.loads(r'''{{ cookiecutter | tojson }}''').items() if not key.startswith("_")
 }
-BUDGET_ERROR: str = json.loads(r"""{{ cookiecutter | budget_error | tojson }}""")
+BUDGET_ERROR: str = json.loads(r'''{{ cookiecutter | budget_error | tojson }}''')
+# fmt: on
 
 CHOICES = {
     "database": ("sqlite", "postgresql"),
