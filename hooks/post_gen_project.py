@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 PACKAGE = Path("src") / "{{ cookiecutter.package_name }}"
+TESTS = Path("tests")
 ANSWERS = {
     "database": "{{ cookiecutter.database }}",
     "cache_backend": "{{ cookiecutter.cache_backend }}",
@@ -18,6 +19,12 @@ ANSWERS = {
 
 # (question, answer) -> paths kept only when that answer was given.
 MANIFEST: dict[tuple[str, str], list[Path]] = {
+    ("database", "sqlite"): [PACKAGE / "db_sqlite.py", TESTS / "database_sqlite.py", TESTS / "test_db_sqlite.py"],
+    ("database", "postgresql"): [
+        PACKAGE / "db_postgresql.py",
+        TESTS / "database_postgresql.py",
+        TESTS / "test_db_postgresql.py",
+    ],
     ("schema_library", "ariadne"): [
         PACKAGE / "graphql" / "ariadne_app.py",
         PACKAGE / "graphql" / "ariadne_schema.py",

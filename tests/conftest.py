@@ -21,6 +21,9 @@ SERVICE_ENV = (
 
 Bake = Callable[..., Path]
 
+# The server PostgreSQL bakes test against; each generated suite makes its own database on it.
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+
 
 def project_env(**extra: str) -> dict[str, str]:
     """The environment a generated project runs in: this venv first, its own src importable."""

@@ -8,9 +8,12 @@ WEB_CONCURRENCY, DB_POOL_SIZE, DB_MAX_OVERFLOW and BIND override them; a start-u
 numbers break the connection budget stops with one line. See PERFORMANCE.md.
 """
 
+import asyncio
 import sys
 
+from {{ cookiecutter.package_name }}.db import verify_server
 from {{ cookiecutter.package_name }}.settings import SettingsError, load_settings
+from {{ cookiecutter.package_name }}.tuning import BudgetError
 
 try:
     settings = load_settings()
@@ -34,3 +37,12 @@ keepalive = 10
 # Recycle workers to contain slow leaks; jitter keeps them from restarting together.
 max_requests = 10_000
 max_requests_jitter = 1_000
+
+
+def on_starting(_server: object) -> None:
+    """Before any worker forks, check the budget against the database server itself;
+    its engine is disposed here, so no connection crosses the fork."""
+    try:
+        asyncio.run(verify_server(settings))
+    except BudgetError as exc:
+        sys.exit(str(exc))

@@ -3,7 +3,8 @@
 import asyncio
 
 from alembic import context
-from sqlalchemy import Connection
+from sqlalchemy import Connection, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from {{ cookiecutter.package_name }}.models import Base
@@ -32,10 +33,14 @@ def run(connection: Connection) -> None:
 
 
 async def run_online() -> None:
-    engine = create_async_engine(database_url())
+    url = database_url()
+    engine = create_async_engine(url)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(run)
+    except (OSError, SQLAlchemyError) as exc:
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise SystemExit(f"Cannot migrate {shown}: {str(exc).splitlines()[0]}") from None
     finally:
         await engine.dispose()
 

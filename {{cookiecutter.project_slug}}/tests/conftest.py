@@ -1,16 +1,19 @@
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from sqlalchemy import Engine, event
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.models import Base
 from {{ cookiecutter.package_name }}.seed import seed
 from {{ cookiecutter.package_name }}.settings import Settings, load_settings
+
+from .database_{{ cookiecutter.database }} import make_test_database
 
 SETTINGS_ENV = (
     "APP_ENV", "BIND", "DATABASE_URL", "CPU_CORES", "WEB_CONCURRENCY", "INSTANCES",
@@ -26,9 +29,11 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database of the tests' own for this session, removed after it."""
+    with make_test_database(tmp_path_factory) as url:
+        yield url
 
 
 @pytest.fixture
@@ -37,9 +42,11 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def tables(settings: Settings) -> None:
-    engine = create_async_engine(settings.database_url)
+async def tables(database_url: str) -> None:
+    """Empty tables, made from the models for each test."""
+    engine = create_async_engine(database_url, poolclass=NullPool)
     async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.drop_all)
         await connection.run_sync(Base.metadata.create_all)
     await engine.dispose()
 
@@ -58,6 +65,19 @@ async def client(settings: Settings, tables: None) -> AsyncIterator[httpx.AsyncC
 async def db_with_users(settings: Settings, tables: None) -> tuple[int, int]:
     """3 users with 2 posts each."""
     return await seed(settings, users=3, posts_per_user=2)
+
+
+@pytest.fixture
+def sql_statements() -> Iterator[list[str]]:
+    """Every SQL statement any engine sends while the test runs."""
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    yield statements
+    event.remove(Engine, "before_cursor_execute", record)
 
 
 async def graphql(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:

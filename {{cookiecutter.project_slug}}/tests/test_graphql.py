@@ -91,9 +91,9 @@ async def test_bad_user_input_is_named_and_nothing_is_stored(
 
 
 async def test_post_for_missing_user_names_the_id(client: httpx.AsyncClient) -> None:
-    body = await graphql(client, 'mutation { createPost(userId: "4242", title: "x") { id } }')
+    body = await graphql(client, 'mutation { createPost(userId: "2147483647", title: "x") { id } }')
 
-    assert "userId='4242'" in body["errors"][0]["message"]
+    assert "userId='2147483647'" in body["errors"][0]["message"]
 
 
 @pytest.mark.parametrize("limit", [0, -1, 1001, 2**31 - 1])

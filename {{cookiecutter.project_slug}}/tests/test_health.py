@@ -1,4 +1,3 @@
-import threading
 from pathlib import Path
 
 import httpx
@@ -6,6 +5,8 @@ from asgi_lifespan import LifespanManager
 
 from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.settings import load_settings
+
+from .database_{{ cookiecutter.database }} import after_failed_connect, unreachable_url
 
 
 async def test_live_and_ready_answer_when_the_database_does(client: httpx.AsyncClient) -> None:
@@ -15,18 +16,8 @@ async def test_live_and_ready_answer_when_the_database_does(client: httpx.AsyncC
     assert (live.status_code, ready.status_code) == (200, 200)
 
 
-def join_sqlite_workers() -> None:
-    """aiosqlite stops a connection that failed to open without waiting for its worker
-    thread (omnilib/aiosqlite#241); let the thread finish while this test's event loop
-    can still take its reply, or it raises "Event loop is closed" in a later test."""
-    for thread in threading.enumerate():
-        if "_connection_worker_thread" in thread.name:
-            thread.join(timeout=5)
-
-
 async def test_ready_is_503_and_names_the_database_when_it_cannot_connect(tmp_path: Path) -> None:
-    unreachable = f"sqlite+aiosqlite:///{tmp_path / 'missing-dir' / 'db.sqlite'}"
-    app = create_app(load_settings(_env_file=None, database_url=unreachable))
+    app = create_app(load_settings(_env_file=None, database_url=unreachable_url(tmp_path)))
 
     async with (
         LifespanManager(app) as manager,
@@ -34,7 +25,7 @@ async def test_ready_is_503_and_names_the_database_when_it_cannot_connect(tmp_pa
     ):
         live = await client.get("/health/live")
         ready = await client.get("/health/ready")
-    join_sqlite_workers()
+    after_failed_connect()
 
     assert live.status_code == 200
     assert ready.status_code == 503

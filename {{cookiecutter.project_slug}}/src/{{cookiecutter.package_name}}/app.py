@@ -9,7 +9,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from .db import make_engine, make_sessions
+from .db import make_engine, make_sessions, verify_server
 from .graphql.ariadne_app import make_graphql
 from .health import live, ready
 from .settings import Settings, load_settings
@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
         engine = make_engine(settings)
         try:
+            await verify_server(settings, engine)
             yield {"settings": settings, "engine": engine, "sessions": make_sessions(engine)}
         finally:
             await engine.dispose()

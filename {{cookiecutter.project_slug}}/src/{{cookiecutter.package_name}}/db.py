@@ -1,26 +1,76 @@
-"""The async engine and session factory, sized by the connection budget."""
+"""The async engine and sessions: this worker's share of the connection budget, monitored."""
 
 from __future__ import annotations
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+import logging
+import time
+from typing import Any
 
+from sqlalchemy import event, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry, NullPool
+
+from .db_{{ cookiecutter.database }} import CONNECT_ARGS, check_server, configure
+from .monitoring import POOL_CHECKED_OUT, POOL_CHECKOUT_WAIT, POOL_OVERFLOW, POOL_SIZE
 from .settings import Settings
+
+log = logging.getLogger(__name__)
 
 POOL_RECYCLE_SECONDS = 1800
 """Shorter than the idle timeouts of common proxies and load balancers (often 1 h)."""
+SLOW_CHECKOUT_SECONDS = 0.1
+"""The guide's line for a slow query; a request that waits this long for a connection is as slow."""
+
+
+class MonitoredPool(AsyncAdaptedQueuePool):
+    """A queue pool that measures how long each checkout waited.
+
+    `_do_get` is the method SQLAlchemy's pool classes implement to hand out a
+    connection; timing it here is the only place that sees the wait itself.
+    """
+
+    def _do_get(self) -> ConnectionPoolEntry:
+        started = time.perf_counter()
+        try:
+            return super()._do_get()
+        finally:
+            waited = time.perf_counter() - started
+            POOL_CHECKOUT_WAIT.observe(waited)
+            if waited > SLOW_CHECKOUT_SECONDS:
+                log.warning(
+                    "waited %.3f s for a database connection (%d checked out, pool_size %d): the pool "
+                    "is exhausted; raise DB_POOL_SIZE if the budget allows, or add capacity",
+                    waited,
+                    self.checkedout(),
+                    self.size(),
+                )
 
 
 def make_engine(settings: Settings) -> AsyncEngine:
     """An engine whose pool is this worker's share of the budget; it connects lazily."""
-    return create_async_engine(
+    engine = create_async_engine(
         settings.database_url,
+        poolclass=MonitoredPool,
         pool_size=settings.plan.pool.pool_size,
         max_overflow=settings.plan.pool.max_overflow,
         pool_timeout=settings.db_pool_timeout,
         pool_recycle=POOL_RECYCLE_SECONDS,
         pool_pre_ping=True,
+        connect_args=CONNECT_ARGS,
     )
+    configure(engine)
+    pool = engine.sync_engine.pool
+    assert isinstance(pool, MonitoredPool)
+
+    def report(*_: Any) -> None:
+        POOL_SIZE.set(pool.size())
+        POOL_CHECKED_OUT.set(pool.checkedout())
+        POOL_OVERFLOW.set(max(pool.overflow(), 0))
+
+    event.listen(pool, "checkout", report)
+    event.listen(pool, "checkin", report)
+    return engine
 
 
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -32,3 +82,19 @@ async def ping(engine: AsyncEngine) -> None:
     """Round-trip one statement; raises when the database does not answer."""
     async with engine.connect() as connection:
         await connection.execute(text("SELECT 1"))
+
+
+async def verify_server(settings: Settings, engine: AsyncEngine | None = None) -> None:
+    """Raise BudgetError when the database server cannot take the fleet's pools.
+
+    A server that does not answer is logged, not fatal: the service starts, and
+    /health/ready reports the database until it answers.
+    """
+    probe = engine or create_async_engine(settings.database_url, poolclass=NullPool, connect_args=CONNECT_ARGS)
+    try:
+        await check_server(probe, settings.plan)
+    except (OSError, SQLAlchemyError) as exc:
+        log.warning("could not check the database's connection limit at start-up: %s", str(exc).splitlines()[0])
+    finally:
+        if engine is None:
+            await probe.dispose()

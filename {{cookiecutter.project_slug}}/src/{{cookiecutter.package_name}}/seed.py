@@ -23,8 +23,8 @@ async def seed(settings: Settings, users: int, posts_per_user: int) -> tuple[int
             emails = [f"user{n}@example.com" for n in range(start + 1, start + users + 1)]
             user_rows = [{"name": f"User {n}", "email": email} for n, email in enumerate(emails, start + 1)]
             await session.execute(insert(User), user_rows)
-            # Read the new ids back by email: RETURNING with many rows makes SQLite
-            # fall back to one INSERT per row.
+            # The new ids are read back by email, not with RETURNING: with RETURNING some
+            # drivers can only insert one row per statement.
             new_ids = {
                 email: user_id
                 for user_id, email in await session.execute(select(User.id, User.email).where(User.id > start))

@@ -41,6 +41,11 @@ def reserved_connections(db_max_connections: int) -> int:
     return max(3, math.ceil(db_max_connections / 10))
 
 
+def allowed_connections(db_max_connections: int) -> int:
+    """What the service's pools may open in all: the server's limit less the reserve."""
+    return db_max_connections - reserved_connections(db_max_connections)
+
+
 @dataclass(frozen=True)
 class PoolBudget:
     """One worker's SQLAlchemy pool: `pool_size` kept open, `max_overflow` for bursts."""
@@ -59,7 +64,7 @@ def pool_budget(db_max_connections: int, instances: int, workers: int) -> PoolBu
 
     Raises BudgetError when a worker would get no connection at all.
     """
-    available = db_max_connections - reserved_connections(db_max_connections)
+    available = allowed_connections(db_max_connections)
     per_worker = min(available // (instances * workers), MAX_CONNECTIONS_PER_WORKER)
     if per_worker < 1:
         raise BudgetError(
@@ -113,7 +118,7 @@ def plan_for(
         max_overflow=max_overflow if max_overflow is not None else computed.max_overflow,
     )
     plan = Plan(workers, pool, db_max_connections, instances)
-    available = db_max_connections - plan.reserve
+    available = allowed_connections(db_max_connections)
     if plan.total_connections > available:
         raise BudgetError(
             f"{instances} instance(s) x {workers} worker(s) x pool {pool.pool_size} + "

@@ -1,0 +1,27 @@
+"""The tests' own SQLite database: a file in a temporary directory."""
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+
+@contextmanager
+def make_test_database(tmp: pytest.TempPathFactory) -> Iterator[str]:
+    yield f"sqlite+aiosqlite:///{tmp.mktemp('db') / 'test.db'}"
+
+
+def unreachable_url(tmp: Path) -> str:
+    """A database that cannot be opened: its directory does not exist."""
+    return f"sqlite+aiosqlite:///{tmp / 'missing-dir' / 'db.sqlite'}"
+
+
+def after_failed_connect() -> None:
+    """aiosqlite stops a connection that failed to open without waiting for its worker
+    thread (omnilib/aiosqlite#241); let the thread finish while the test's event loop
+    can still take its reply, or it raises "Event loop is closed" in a later test."""
+    for thread in threading.enumerate():
+        if "_connection_worker_thread" in thread.name:
+            thread.join(timeout=5)

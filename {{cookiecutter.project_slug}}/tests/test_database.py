@@ -1,0 +1,118 @@
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from prometheus_client import REGISTRY
+from sqlalchemy import Connection, func, inspect, select
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from {{ cookiecutter.package_name }}.db import make_engine
+from {{ cookiecutter.package_name }}.models import Base, Post, User
+from {{ cookiecutter.package_name }}.seed import seed
+from {{ cookiecutter.package_name }}.settings import Settings
+
+from .conftest import graphql
+from .database_{{ cookiecutter.database }} import make_test_database
+
+PROJECT = Path(__file__).resolve().parents[1]
+NESTED = "{ users(limit: 1000) { id posts { id author { name } } } }"
+CHECKOUTS = "db_pool_checkout_wait_seconds_count"
+
+
+async def statements_for(client: httpx.AsyncClient, sql_statements: list[str], query: str) -> int:
+    sql_statements.clear()
+    body = await graphql(client, query)
+    assert "errors" not in body
+    return len(sql_statements)
+
+
+async def test_nested_query_costs_the_same_statements_for_5_and_50_users(
+    client: httpx.AsyncClient, settings: Settings, sql_statements: list[str]
+) -> None:
+    await seed(settings, users=5, posts_per_user=3)
+    for_5 = await statements_for(client, sql_statements, NESTED)
+    await seed(settings, users=45, posts_per_user=3)
+    for_50 = await statements_for(client, sql_statements, NESTED)
+
+    assert for_5 == for_50
+    assert for_50 <= 3
+
+
+async def count_rows(settings: Settings) -> tuple[int, int]:
+    engine = create_async_engine(settings.database_url, poolclass=NullPool)
+    async with engine.connect() as connection:
+        users = await connection.scalar(select(func.count()).select_from(User))
+        posts = await connection.scalar(select(func.count()).select_from(Post))
+    await engine.dispose()
+    return users or 0, posts or 0
+
+
+async def test_seed_adds_data_each_time_it_runs(settings: Settings, tables: None) -> None:
+    assert await seed(settings, users=5, posts_per_user=3) == (5, 15)
+    assert await seed(settings, users=2, posts_per_user=0) == (2, 0)
+
+    assert await count_rows(settings) == (7, 15)
+
+
+async def test_seed_inserts_ten_thousand_users_in_bulk(
+    settings: Settings, tables: None, sql_statements: list[str]
+) -> None:
+    await seed(settings, users=10_000, posts_per_user=1)
+
+    inserts = [statement for statement in sql_statements if statement.lstrip().upper().startswith("INSERT")]
+    assert await count_rows(settings) == (10_000, 10_000)
+    # One executemany per table; a driver may page it (SQLAlchemy's insertmanyvalues: 1,000
+    # rows a page), but never one statement per row.
+    assert len(inserts) <= 20, len(inserts)
+
+
+async def test_pool_reports_checkouts_and_warns_when_one_waits(
+    database_url: str, tables: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(_env_file=None, database_url=database_url, db_pool_size=1, db_max_overflow=0)
+    engine = make_engine(settings)
+    before = REGISTRY.get_sample_value(CHECKOUTS) or 0
+    try:
+        async with engine.connect():
+            waiting = asyncio.create_task(engine.connect().__aenter__())
+            await asyncio.sleep(0.3)
+        second = await waiting
+        await second.close()
+    finally:
+        await engine.dispose()
+
+    assert (REGISTRY.get_sample_value(CHECKOUTS) or 0) >= before + 2
+    assert any("waited" in record.getMessage() and record.levelno == logging.WARNING for record in caplog.records)
+
+
+def test_migrations_build_the_models_schema_on_an_empty_database(tmp_path_factory: pytest.TempPathFactory) -> None:
+    with make_test_database(tmp_path_factory) as url:
+        config = Config(str(PROJECT / "alembic.ini"))
+        config.set_main_option("sqlalchemy.url", url)
+
+        command.upgrade(config, "head")
+
+        differences, indexes = asyncio.run(compare_with_models(url))
+    assert differences == []
+    assert "ix_posts_user_id" in indexes
+
+
+async def compare_with_models(url: str) -> tuple[list[Any], set[str]]:
+    def compare(connection: Connection) -> tuple[list[Any], set[str]]:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        indexes = {index["name"] or "" for index in inspect(connection).get_indexes("posts")}
+        return differences, indexes
+
+    engine = create_async_engine(url, poolclass=NullPool)
+    async with engine.connect() as connection:
+        result = await connection.run_sync(compare)
+    await engine.dispose()
+    return result

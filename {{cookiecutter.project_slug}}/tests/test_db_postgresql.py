@@ -1,0 +1,54 @@
+import os
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from asgi_lifespan import LifespanManager
+
+from {{ cookiecutter.package_name }}.app import create_app
+from {{ cookiecutter.package_name }}.db import verify_server
+from {{ cookiecutter.package_name }}.settings import Settings, load_settings
+from {{ cookiecutter.package_name }}.tuning import BudgetError
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def oversized(database_url: str) -> Settings:
+    """Settings whose own budget fits a claimed 10,000 connections, more than the server has."""
+    return load_settings(_env_file=None, database_url=database_url, db_max_connections=10_000, web_concurrency=50)
+
+
+async def test_a_fleet_larger_than_the_servers_max_connections_is_refused(database_url: str) -> None:
+    with pytest.raises(BudgetError, match=r"PostgreSQL's max_connections=\d+ allows \d+") as refused:
+        await verify_server(oversized(database_url))
+
+    assert "DB_MAX_CONNECTIONS=" in str(refused.value)
+
+
+async def test_the_app_does_not_start_when_the_server_cannot_take_its_pools(database_url: str) -> None:
+    with pytest.raises(BudgetError):
+        async with LifespanManager(create_app(oversized(database_url))):
+            pass
+
+
+async def test_a_fleet_within_the_servers_limit_starts(settings: Settings) -> None:
+    await verify_server(settings)
+
+
+def test_gunicorn_refuses_to_start_with_one_line(database_url: str) -> None:
+    script = "import runpy; runpy.run_path('gunicorn.conf.py')['on_starting'](None)"
+    env = {**os.environ, "DATABASE_URL": database_url, "DB_MAX_CONNECTIONS": "10000", "WEB_CONCURRENCY": "50"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT, env=env, capture_output=True, text=True)
+
+    assert done.returncode == 1
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "PostgreSQL's max_connections=" in done.stderr
+
+
+def test_gunicorn_config_still_loads_when_the_budget_fits(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.chdir(PROJECT)
+
+    runpy.run_path("gunicorn.conf.py")["on_starting"](None)
