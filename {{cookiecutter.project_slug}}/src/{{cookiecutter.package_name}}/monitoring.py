@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 # "livesum": under gunicorn each worker has its own pool; the fleet view is their sum.
 POOL_SIZE = Gauge("db_pool_size", "Connections the pool keeps open", multiprocess_mode="livesum")
@@ -12,4 +12,9 @@ POOL_CHECKOUT_WAIT = Histogram(
     "db_pool_checkout_wait_seconds",
     "Time a request waited for a pooled connection",
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+DOCUMENT_CACHE = Counter(
+    "graphql_document_cache_total",
+    "Lookups in the parsed-document and validation caches",
+    ["cache", "result"],
 )
