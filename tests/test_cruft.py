@@ -58,3 +58,38 @@ def test_cruft_create_renders_the_project_and_links_it_to_the_template(tmp_path:
     assert link["context"]["cookiecutter"]["cpu_cores"] == "4"
     assert "4 core(s) -> 4 worker(s)" in (project / "gunicorn.conf.py").read_text()
     assert (project / "src" / "graphql_service" / "graphql" / "ariadne_schema.py").is_file()
+
+
+def commit_all(repo: Path, message: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+
+
+def test_cruft_update_renders_numbers_with_the_templates_new_formula_and_keeps_local_edits(tmp_path: Path) -> None:
+    repo = template_repo(tmp_path)
+    out = tmp_path / "out"
+    cruft = str(BIN / "cruft")
+    subprocess.run([cruft, "create", "--no-input", "--output-dir", str(out), str(repo)], check=True, env=project_env())
+    project = out / "graphql-service"
+    git(project, "init", "-q", "-b", "main")
+    with (project / "Makefile").open("a") as makefile:
+        makefile.write("# a local target of ours\n")
+    commit_all(project, "generated, plus a local edit")
+    tuning = repo / "{{cookiecutter.project_slug}}" / "src" / "{{cookiecutter.package_name}}" / "tuning.py"
+    tuning.write_text(tuning.read_text().replace("MAX_CONNECTIONS_PER_WORKER = 30", "MAX_CONNECTIONS_PER_WORKER = 24"))
+    commit_all(repo, "cap a worker's connections at 24")
+
+    stale = subprocess.run([cruft, "check"], cwd=project, capture_output=True, text=True, env=project_env())
+    update = subprocess.run([cruft, "update", "-y"], cwd=project, capture_output=True, text=True, env=project_env())
+
+    assert stale.returncode != 0
+    assert update.returncode == 0, update.stdout + update.stderr
+    # 2 cores, 90 connections allowed: 45 per worker, capped at 24 -> 16 open + 8 overflow.
+    assert (
+        "2 core(s) -> 2 worker(s), each with pool_size 16 + max_overflow 8"
+        in (project / "gunicorn.conf.py").read_text()
+    )
+    assert "DB_POOL_SIZE=16 DB_MAX_OVERFLOW=8" in (project / ".env.example").read_text()
+    assert (project / "Makefile").read_text().endswith("# a local target of ours\n")
+    check = subprocess.run([cruft, "check"], cwd=project, capture_output=True, text=True, env=project_env())
+    assert check.returncode == 0, check.stdout
