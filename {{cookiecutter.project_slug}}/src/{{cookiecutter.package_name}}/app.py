@@ -25,7 +25,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         engine = make_engine(settings)
         try:
             await verify_server(settings, engine)
-            yield {"settings": settings, "engine": engine, "sessions": make_sessions(engine)}
+            yield {"engine": engine, "sessions": make_sessions(engine)}
         finally:
             await engine.dispose()
 
