@@ -44,14 +44,23 @@ def remove_unselected() -> None:
                 path.unlink(missing_ok=True)
 
 
+def next_steps() -> str:
+    steps = ["cd {{ cookiecutter.project_slug }}"]
+    if ANSWERS["database"] == "postgresql":
+        steps.append(
+            "createdb -h 127.0.0.1 -U postgres {{ cookiecutter.package_name }}  # once: the database DATABASE_URL names"
+        )
+    steps.append("make install migrate seed   # virtualenv in .venv, tables, 100 users x 10 posts")
+    steps.append("make run                    # gunicorn on http://127.0.0.1:8000/graphql")
+    return "\n".join(f"    {step}" for step in steps)
+
+
 if __name__ == "__main__":
     remove_unselected()
     chosen = ", ".join(f"{question} {answer}" for question, answer in ANSWERS.items())
     print(f"""
 Generated {{ cookiecutter.project_slug }}/ ({chosen}).
 
-    cd {{ cookiecutter.project_slug }}
-    make install migrate seed   # virtualenv in .venv, tables, 100 users x 10 posts
-    make run                    # gunicorn on http://127.0.0.1:8000/graphql
+{next_steps()}
 
 PERFORMANCE.md shows the workers and pool sizes computed for your answers.""")
