@@ -17,14 +17,22 @@ ANSWERS = {
     "schema_library": "{{ cookiecutter.schema_library }}",
 }
 
-# (question, answer) -> paths kept only when that answer was given.
-MANIFEST: dict[tuple[str, str], list[Path]] = {
+# (question, answer or answers) -> paths kept only when one of those answers was given.
+MANIFEST: dict[tuple[str, str | tuple[str, ...]], list[Path]] = {
     ("database", "sqlite"): [PACKAGE / "db_sqlite.py", TESTS / "database_sqlite.py", TESTS / "test_db_sqlite.py"],
     ("database", "postgresql"): [
         PACKAGE / "db_postgresql.py",
         TESTS / "database_postgresql.py",
         TESTS / "test_db_postgresql.py",
     ],
+    ("cache_backend", "memory"): [
+        PACKAGE / "cache_memory.py",
+        TESTS / "cache_memory.py",
+        TESTS / "test_cache_memory.py",
+    ],
+    ("cache_backend", "redis"): [PACKAGE / "cache_redis.py", TESTS / "cache_redis.py", TESTS / "test_cache_redis.py"],
+    ("cache_backend", "none"): [PACKAGE / "cache_none.py", TESTS / "cache_none.py"],
+    ("cache_backend", ("memory", "redis")): [TESTS / "test_cache_hits.py"],
     ("schema_library", "ariadne"): [
         PACKAGE / "graphql" / "ariadne_app.py",
         PACKAGE / "graphql" / "ariadne_schema.py",
@@ -34,8 +42,8 @@ MANIFEST: dict[tuple[str, str], list[Path]] = {
 
 
 def remove_unselected() -> None:
-    for (question, answer), paths in MANIFEST.items():
-        if ANSWERS[question] == answer:
+    for (question, answers), paths in MANIFEST.items():
+        if ANSWERS[question] in (answers if isinstance(answers, tuple) else (answers,)):
             continue
         for path in paths:
             if path.is_dir():

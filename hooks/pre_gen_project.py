@@ -80,6 +80,11 @@ def problems() -> list[str]:
     ):
         if problem:
             found.append(problem)
+    if not found and ANSWERS["cache_backend"] == "memory" and int(ANSWERS["instances"]) > 1:
+        found.append(
+            f"cache_backend='memory' with instances={ANSWERS['instances']!r} is not valid: a write on one host "
+            "could not invalidate the others' memory; choose cache_backend=redis (shared by every instance) or none."
+        )
     if not found and BUDGET_ERROR:
         found.append(
             f"cpu_cores={ANSWERS['cpu_cores']!r}, instances={ANSWERS['instances']!r} and "

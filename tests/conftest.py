@@ -17,12 +17,15 @@ BIN = Path(sys.executable).parent
 SERVICE_ENV = (
     "APP_ENV", "BIND", "DATABASE_URL", "CPU_CORES", "WEB_CONCURRENCY", "INSTANCES",
     "DB_MAX_CONNECTIONS", "DB_POOL_SIZE", "DB_MAX_OVERFLOW", "DB_POOL_TIMEOUT",
+    "CACHE_TTL_SECONDS", "REDIS_URL", "CACHE_KEY_PREFIX",
 )  # fmt: skip
 
 Bake = Callable[..., Path]
 
-# The server PostgreSQL bakes test against; each generated suite makes its own database on it.
+# The servers generated suites test against: each makes a PostgreSQL database of its own,
+# and keeps its Redis keys under prefixes of its own.
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def project_env(**extra: str) -> dict[str, str]:

@@ -61,9 +61,9 @@ def test_a_bad_answer_is_named_and_nothing_is_generated(tmp_path: Path, answer: 
 @pytest.mark.parametrize(
     "answers",
     [
-        ("cpu_cores=64", "instances=2", "db_max_connections=100"),
-        ("cpu_cores=auto", "instances=100", "db_max_connections=100"),
-        ("cpu_cores=8", "instances=10", "db_max_connections=50"),
+        ("cpu_cores=64", "instances=2", "db_max_connections=100", "cache_backend=none"),
+        ("cpu_cores=auto", "instances=100", "db_max_connections=100", "cache_backend=none"),
+        ("cpu_cores=8", "instances=10", "db_max_connections=50", "cache_backend=none"),
     ],
 )
 def test_answers_that_leave_a_worker_without_a_connection_are_refused(tmp_path: Path, answers: tuple[str, ...]) -> None:
@@ -72,6 +72,15 @@ def test_answers_that_leave_a_worker_without_a_connection_are_refused(tmp_path: 
     assert done.returncode != 0
     assert "do not fit" in done.stderr
     assert "db_max_connections=" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_memory_cache_on_several_hosts_is_refused_in_favour_of_redis(tmp_path: Path) -> None:
+    done = cookiecutter_cli(tmp_path, "cache_backend=memory", "instances=3")
+
+    assert done.returncode != 0
+    assert "cache_backend='memory' with instances='3' is not valid" in done.stderr
+    assert "cache_backend=redis" in done.stderr
     assert list(tmp_path.iterdir()) == []
 
 

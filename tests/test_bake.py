@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import POSTGRES_URL, Bake, run
+from .conftest import POSTGRES_URL, REDIS_URL, Bake, run
 
-DATABASE = {"DATABASE_URL": POSTGRES_URL}
+SERVERS = {"DATABASE_URL": POSTGRES_URL, "REDIS_URL": REDIS_URL}
 
 # Combinations this version of the template renders (Strawberry is refused until it reaches parity).
 COMBINATIONS = [
@@ -53,8 +53,8 @@ def test_combination_is_clean_and_its_suite_passes(bake: Bake, answers: dict[str
     run(project, "ruff", "check", ".")
     run(project, "ruff", "format", "--check", ".")
     run(project, "mypy", "src", "tests")
-    # CI=true: a generated suite fails, never skips, when its database does not answer.
-    suite = run(project, "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", env={"CI": "true", **DATABASE})
+    # CI=true: a generated suite fails, never skips, when its database or Redis does not answer.
+    suite = run(project, "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", env={"CI": "true", **SERVERS})
     assert " passed" in suite.stdout and "failed" not in suite.stdout
 
 
@@ -81,7 +81,7 @@ def test_auto_cores_are_detected_when_gunicorn_starts(bake: Bake) -> None:
 
 
 def test_rendered_pool_numbers_fit_the_budget(bake: Bake) -> None:
-    project = bake(cpu_cores="4", db_max_connections="60", instances="3")
+    project = bake(cpu_cores="4", db_max_connections="60", instances="3", cache_backend="none")
 
     shown = re.search(
         r"4 worker\(s\), each with pool_size (\d+) \+ max_overflow (\d+)", (project / "gunicorn.conf.py").read_text()

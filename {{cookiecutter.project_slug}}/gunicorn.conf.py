@@ -11,6 +11,7 @@ numbers break the connection budget stops with one line. See PERFORMANCE.md.
 import asyncio
 import sys
 
+from {{ cookiecutter.package_name }}.cache_{{ cookiecutter.cache_backend }} import cleanup_host, prepare_host
 from {{ cookiecutter.package_name }}.db import verify_server
 from {{ cookiecutter.package_name }}.settings import SettingsError, load_settings
 from {{ cookiecutter.package_name }}.tuning import BudgetError
@@ -40,9 +41,15 @@ max_requests_jitter = 1_000
 
 
 def on_starting(_server: object) -> None:
-    """Before any worker forks, check the budget against the database server itself;
-    its engine is disposed here, so no connection crosses the fork."""
+    """Before any worker forks, check the budget against the database server itself
+    (its engine is disposed here, so no connection crosses the fork), and set up what
+    the workers' response caches share."""
     try:
         asyncio.run(verify_server(settings))
     except BudgetError as exc:
         sys.exit(str(exc))
+    prepare_host()
+
+
+def on_exit(_server: object) -> None:
+    cleanup_host()

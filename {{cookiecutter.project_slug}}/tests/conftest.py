@@ -13,11 +13,13 @@ from {{ cookiecutter.package_name }}.models import Base
 from {{ cookiecutter.package_name }}.seed import seed
 from {{ cookiecutter.package_name }}.settings import Settings, load_settings
 
+from .cache_{{ cookiecutter.cache_backend }} import cache_settings, forget_cache
 from .database_{{ cookiecutter.database }} import make_test_database
 
 SETTINGS_ENV = (
     "APP_ENV", "BIND", "DATABASE_URL", "CPU_CORES", "WEB_CONCURRENCY", "INSTANCES",
     "DB_MAX_CONNECTIONS", "DB_POOL_SIZE", "DB_MAX_OVERFLOW", "DB_POOL_TIMEOUT",
+    "CACHE_TTL_SECONDS", "CACHE_KEY_PREFIX",
 )  # fmt: skip
 
 
@@ -29,6 +31,13 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cache_keys() -> Iterator[None]:
+    """Whatever the tests cached outside this process is gone after the session."""
+    yield
+    forget_cache()
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database of the tests' own for this session, removed after it."""
@@ -38,7 +47,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return load_settings(_env_file=None, database_url=database_url)
+    return load_settings(_env_file=None, database_url=database_url, **cache_settings())
 
 
 @pytest.fixture

@@ -9,8 +9,12 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from .cache import ResponseCache
+from .cache_{{ cookiecutter.cache_backend }} import open_backend
 from .db import make_engine, make_sessions, verify_server
 from .graphql.ariadne_app import make_graphql
+from .graphql.documents import DocumentCache
+from .graphql.endpoint import CachedEndpoint
 from .health import live, ready
 from .settings import Settings, load_settings
 
@@ -18,21 +22,26 @@ from .settings import Settings, load_settings
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the app; nothing connects until the lifespan starts (in each worker, after the fork)."""
     settings = settings or load_settings()
-    graphql = make_graphql(settings)
+    documents = DocumentCache()
+    graphql = CachedEndpoint(make_graphql(settings, documents).handle_request, documents)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
         engine = make_engine(settings)
         try:
             await verify_server(settings, engine)
-            yield {"engine": engine, "sessions": make_sessions(engine)}
+            cache = ResponseCache(await open_backend(settings), settings.cache_ttl_seconds)
+            try:
+                yield {"engine": engine, "sessions": make_sessions(engine), "cache": cache}
+            finally:
+                await cache.close()
         finally:
             await engine.dispose()
 
     return Starlette(
         routes=[
             # A Route, not a Mount: POST /graphql must not bounce through a 307 to /graphql/.
-            Route("/graphql", graphql.handle_request, methods=["GET", "POST", "OPTIONS"]),
+            Route("/graphql", graphql.handle, methods=["GET", "POST", "OPTIONS"]),
             Route("/health/live", live),
             Route("/health/ready", ready),
         ],

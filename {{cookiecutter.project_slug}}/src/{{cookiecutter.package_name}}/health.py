@@ -20,13 +20,15 @@ async def live(_: Request) -> JSONResponse:
 
 async def ready(request: Request) -> JSONResponse:
     """200 when every dependency answers, else 503 naming what failed and why."""
+    checks = {"database": ping(request.state.engine), "cache": request.state.cache.ping()}
     failed: dict[str, str] = {}
-    try:
-        await asyncio.wait_for(ping(request.state.engine), READY_TIMEOUT_SECONDS)
-    except TimeoutError:
-        failed["database"] = f"no answer within {READY_TIMEOUT_SECONDS:g} s"
-    except Exception as exc:  # noqa: BLE001 - any failure means "not ready", and says why
-        failed["database"] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    for name, check in checks.items():
+        try:
+            await asyncio.wait_for(check, READY_TIMEOUT_SECONDS)
+        except TimeoutError:
+            failed[name] = f"no answer within {READY_TIMEOUT_SECONDS:g} s"
+        except Exception as exc:  # noqa: BLE001 - any failure means "not ready", and says why
+            failed[name] = f"{type(exc).__name__}: {exc}".splitlines()[0]
     if failed:
         return JSONResponse({"status": "unavailable", "failed": failed}, status_code=503)
     return JSONResponse({"status": "ok"})

@@ -18,3 +18,8 @@ DOCUMENT_CACHE = Counter(
     "Lookups in the parsed-document and validation caches",
     ["cache", "result"],
 )
+RESPONSE_CACHE = Counter(
+    "graphql_response_cache_total",
+    "Response cache outcomes: hit, miss, stored, error",
+    ["result"],
+)

@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     db_max_overflow: int | None = Field(None, ge=0)
     db_pool_timeout: PositiveFloat = 10.0
 
+    cache_ttl_seconds: int = Field(60, ge=0)
+{%- if cookiecutter.cache_backend == "redis" %}
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    cache_key_prefix: str = "{{ cookiecutter.project_slug }}:"
+{%- endif %}
+
     _plan: Plan = PrivateAttr()
 
     @field_validator("cpu_cores", mode="before")

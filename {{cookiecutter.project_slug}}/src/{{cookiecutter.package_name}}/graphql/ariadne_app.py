@@ -15,11 +15,9 @@ from .context import RequestContext
 from .documents import DocumentCache
 
 
-def make_graphql(settings: Settings) -> GraphQL:
+def make_graphql(settings: Settings, documents: DocumentCache) -> GraphQL:
     """Queries by POST (JSON) and by GET `?query=`, each text parsed and validated once;
     no introspection or explorer in production."""
-
-    documents = DocumentCache()
 
     def context_for(request: Request, _data: Any) -> RequestContext:
         return RequestContext.for_request(request)

@@ -56,6 +56,10 @@ class DocumentCache:
         self._documents[query] = document
         return document
 
+    def peek(self, query: str) -> DocumentNode | None:
+        """The cached document for `query`, if any, without counting a lookup."""
+        return self._documents.get(query)
+
     def validate(
         self,
         schema: GraphQLSchema,

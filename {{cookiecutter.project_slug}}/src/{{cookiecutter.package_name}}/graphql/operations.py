@@ -1,6 +1,8 @@
 """What the schema's fields do, independent of the schema library that binds them.
 
-Every bad argument becomes a GraphQLError that names the value and the rule.
+Every bad argument becomes a GraphQLError that names the value and the rule. Reads
+tag what they depend on, and writes invalidate what they changed, after their
+transaction commits and before the mutation answers (cache.py says why that order).
 """
 
 from __future__ import annotations
@@ -42,19 +44,24 @@ async def list_users(context: RequestContext, limit: int, offset: int) -> list[U
         raise bad_input(f"limit={limit} is out of range: use 1 to {MAX_LIMIT}")
     if offset < 0:
         raise bad_input(f"offset={offset} is out of range: use 0 or more")
+    context.read("users")
     async with context.sessions() as session:
         return list(await session.scalars(select(User).order_by(User.id).limit(limit).offset(offset)))
 
 
 async def get_user(context: RequestContext, user_id: str) -> User | None:
-    return await context.loaders.user.load(parse_id(user_id, "user"))
+    user_key = parse_id(user_id, "user")
+    context.read(f"user:{user_key}")
+    return await context.loaders.user.load(user_key)
 
 
 async def posts_of(context: RequestContext, user: User) -> list[Post]:
+    context.read("posts")
     return await context.loaders.posts_by_user.load(user.id)
 
 
 async def author_of(context: RequestContext, post: Post) -> User | None:
+    context.read(f"user:{post.user_id}")
     return await context.loaders.user.load(post.user_id)
 
 
@@ -67,6 +74,7 @@ async def create_user(context: RequestContext, name: str, email: str) -> User:
             session.add(user)
     except IntegrityError:
         raise bad_input(f"email={user.email!r} is already taken: use another address") from None
+    await context.wrote("users", f"user:{user.id}")
     return user
 
 
@@ -77,4 +85,5 @@ async def create_post(context: RequestContext, user_id: str, title: str) -> Post
         if await session.get(User, author_id) is None:
             raise bad_input(f"userId={user_id!r} is not valid: no user has this id")
         session.add(post)
+    await context.wrote("posts")
     return post

@@ -1,0 +1,81 @@
+"""The Redis backend: entries and tag versions in Redis, shared by every worker of every instance.
+
+redis-py's defaults (seconds of socket timeout, several retries with backoff) would
+turn an outage into seconds of latency per request; here a call gets one short
+attempt, and ResponseCache stops asking for a while after a failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from .cache import Backend
+from .settings import Settings
+
+TIMEOUT_SECONDS = 0.25
+"""Connect and socket timeout: a cache that answers slower than this is no help to a request."""
+
+
+def prepare_host() -> None:
+    """Nothing to share between workers: Redis is shared already."""
+
+
+def cleanup_host() -> None:
+    """Nothing was shared."""
+
+
+class RedisEntries:
+    def __init__(self, client: Redis, prefix: str) -> None:
+        self._client = client
+        self._prefix = prefix
+
+    async def get(self, key: str) -> bytes | None:
+        value = await self._client.get(self._prefix + key)
+        return value if isinstance(value, bytes) else None
+
+    async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
+        await self._client.set(self._prefix + key, value, ex=ttl_seconds)
+
+
+class RedisVersions:
+    def __init__(self, client: Redis, prefix: str) -> None:
+        self._client = client
+        self._prefix = prefix
+
+    async def read(self, names: Sequence[str]) -> list[int]:
+        values = await self._client.mget([self._prefix + name for name in names])
+        return [int(value or 0) for value in values]
+
+    async def bump(self, names: Sequence[str]) -> None:
+        async with self._client.pipeline(transaction=True) as pipeline:
+            for name in names:
+                pipeline.incr(self._prefix + name)
+            await pipeline.execute()
+
+
+class RedisBackend:
+    def __init__(self, settings: Settings) -> None:
+        self._client = Redis.from_url(
+            settings.redis_url,
+            socket_timeout=TIMEOUT_SECONDS,
+            socket_connect_timeout=TIMEOUT_SECONDS,
+            retry=Retry(NoBackoff(), 0),
+        )
+        prefix = settings.cache_key_prefix
+        self.entries = RedisEntries(self._client, prefix + "response:")
+        self.versions = RedisVersions(self._client, prefix + "version:")
+
+    async def ping(self) -> None:
+        await self._client.ping()
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+async def open_backend(settings: Settings) -> Backend | None:
+    """A client that connects on first use, so a Redis that is down does not stop the start."""
+    return RedisBackend(settings)

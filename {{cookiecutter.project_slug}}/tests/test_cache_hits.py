@@ -1,0 +1,82 @@
+"""What a caching backend adds: hits that skip all work, and invalidation."""
+
+import asyncio
+
+import httpx
+
+from .conftest import graphql
+
+USERS = "{ users { id name } }"
+
+
+async def post(client: httpx.AsyncClient, query: str, **headers: str) -> httpx.Response:
+    return await client.post("/graphql", json={"query": query}, headers=headers)
+
+
+async def test_a_repeated_query_is_a_hit_that_runs_no_sql(
+    client: httpx.AsyncClient, db_with_users: tuple[int, int], sql_statements: list[str]
+) -> None:
+    first = await post(client, USERS)
+    sql_statements.clear()
+    second = await post(client, USERS)
+
+    assert (first.headers["x-cache"], second.headers["x-cache"]) == ("miss", "hit")
+    assert second.json() == first.json()
+    assert sql_statements == []
+
+
+async def test_a_reindented_copy_of_a_query_is_a_hit(client: httpx.AsyncClient, db_with_users: tuple[int, int]) -> None:
+    await post(client, USERS)
+
+    again = await post(client, "{\n  users {\n    id,\n    name\n  }\n}\n")
+
+    assert again.headers["x-cache"] == "hit"
+
+
+async def test_credentials_separate_cached_answers(client: httpx.AsyncClient, db_with_users: tuple[int, int]) -> None:
+    await post(client, USERS)
+
+    alice = await post(client, USERS, authorization="Bearer alice")
+    alice_again = await post(client, USERS, authorization="Bearer alice")
+    bob = await post(client, USERS, authorization="Bearer bob")
+
+    assert [alice.headers["x-cache"], alice_again.headers["x-cache"], bob.headers["x-cache"]] == ["miss", "hit", "miss"]
+
+
+async def test_a_mutation_invalidates_what_it_changed_and_only_that(
+    client: httpx.AsyncClient, db_with_users: tuple[int, int]
+) -> None:
+    one_user = '{ user(id: "1") { name } }'
+    await post(client, USERS)
+    await post(client, one_user)
+
+    await graphql(client, 'mutation { createUser(name: "New", email: "new@example.com") { id } }')
+    users = await post(client, USERS)
+    user_one = await post(client, one_user)
+
+    assert users.headers["x-cache"] == "miss"
+    assert users.json()["data"]["users"][-1]["name"] == "New"
+    assert user_one.headers["x-cache"] == "hit"
+
+
+async def test_a_new_post_reaches_a_cached_nested_answer(
+    client: httpx.AsyncClient, db_with_users: tuple[int, int]
+) -> None:
+    nested = '{ user(id: "1") { posts { title } } }'
+    before = (await post(client, nested)).json()["data"]["user"]["posts"]
+
+    await graphql(client, 'mutation { createPost(userId: "1", title: "Fresh") { id } }')
+    after = await post(client, nested)
+
+    assert after.headers["x-cache"] == "miss"
+    assert after.json()["data"]["user"]["posts"] == [*before, {"title": "Fresh"}]
+
+
+async def test_concurrent_misses_for_one_query_compute_it_once(
+    client: httpx.AsyncClient, db_with_users: tuple[int, int], sql_statements: list[str]
+) -> None:
+    responses = await asyncio.gather(*(post(client, USERS) for _ in range(10)))
+
+    assert sorted(response.headers["x-cache"] for response in responses) == ["hit"] * 9 + ["miss"]
+    assert len({response.text for response in responses}) == 1
+    assert len(sql_statements) == 1
