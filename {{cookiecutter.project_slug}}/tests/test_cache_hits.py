@@ -1,10 +1,24 @@
-"""What a caching backend adds: hits that skip all work, and invalidation."""
+"""What a caching backend adds: hits that skip all work, and invalidation that
+reaches every worker."""
 
 import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
+import pytest
 
+from .cache_{{ cookiecutter.cache_backend }} import cache_settings
 from .conftest import graphql
+
+PROJECT = Path(__file__).resolve().parents[1]
+CREATE_USER = "mutation($name: String!, $email: String!) { createUser(name: $name, email: $email) { id } }"
 
 USERS = "{ users { id name } }"
 
@@ -80,3 +94,63 @@ async def test_concurrent_misses_for_one_query_compute_it_once(
     assert sorted(response.headers["x-cache"] for response in responses) == ["hit"] * 9 + ["miss"]
     assert len({response.text for response in responses}) == 1
     assert len(sql_statements) == 1
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def three_workers(database_url: str, tables: None) -> Iterator[str]:
+    """The service under gunicorn.conf.py with 3 workers, each with its own cache client."""
+    bind = f"127.0.0.1:{free_port()}"
+    env = {**os.environ, "DATABASE_URL": database_url, "WEB_CONCURRENCY": "3", "BIND": bind}
+    env.update({name.upper(): str(value) for name, value in cache_settings().items()})
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT / "src"), env.get("PYTHONPATH")]))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "{{ cookiecutter.package_name }}.app:create_app()"],
+        cwd=PROJECT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://{bind}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.2)
+    else:
+        server.kill()
+        raise AssertionError(server.communicate()[0])
+    yield base
+    server.send_signal(signal.SIGTERM)
+    server.communicate(timeout=30)
+
+
+def test_no_worker_serves_a_read_older_than_a_finished_write(three_workers: str) -> None:
+    outcomes: set[str] = set()
+    stale: list[tuple[int, int]] = []
+    # A new connection for every request, so that the kernel hands them to any worker.
+    with httpx.Client(base_url=three_workers, headers={"connection": "close"}) as client:
+        for written in range(1, 16):
+            created = client.post(
+                "/graphql",
+                json={"query": CREATE_USER, "variables": {"name": f"n{written}", "email": f"u{written}@example.com"}},
+            )
+            assert created.json()["data"]["createUser"]["id"]
+            for _ in range(6):
+                response = client.get("/graphql", params={"query": "{ users(limit: 1000) { id } }"})
+                outcomes.add(response.headers.get("x-cache", ""))
+                count = len(response.json()["data"]["users"])
+                if count != written:
+                    stale.append((written, count))
+
+    assert stale == []
+    assert outcomes == {"hit", "miss"}  # the cache was really in play
