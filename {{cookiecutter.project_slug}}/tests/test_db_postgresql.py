@@ -47,8 +47,15 @@ def test_gunicorn_refuses_to_start_with_one_line(database_url: str) -> None:
     assert "PostgreSQL's max_connections=" in done.stderr
 
 
-def test_gunicorn_config_still_loads_when_the_budget_fits(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gunicorn_starts_when_the_budget_fits_and_cleans_up_on_exit(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.chdir(PROJECT)
+    before = set(os.environ)
+    hooks = runpy.run_path("gunicorn.conf.py")
 
-    runpy.run_path("gunicorn.conf.py")["on_starting"](None)
+    hooks["on_starting"](None)
+    hooks["on_exit"](None)
+
+    assert set(os.environ) == before  # nothing the master set for its workers is left behind
