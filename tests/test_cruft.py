@@ -19,6 +19,13 @@ def git(repo: Path, *args: str) -> None:
     )
 
 
+def cruft(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The cruft command as a user runs it, with this environment's tools."""
+    return subprocess.run(
+        [str(BIN / "cruft"), *args], cwd=cwd, capture_output=True, text=True, env=project_env(), timeout=120
+    )
+
+
 def template_repo(tmp_path: Path) -> Path:
     """The template's working tree committed to a fresh git repository, as a user would clone it."""
     repo = tmp_path / "template"
@@ -33,22 +40,7 @@ def test_cruft_create_renders_the_project_and_links_it_to_the_template(tmp_path:
     repo = template_repo(tmp_path)
     out = tmp_path / "out"
 
-    done = subprocess.run(
-        [
-            str(BIN / "cruft"),
-            "create",
-            "--no-input",
-            "--output-dir",
-            str(out),
-            "--extra-context",
-            '{"cpu_cores": "4"}',
-            str(repo),
-        ],
-        capture_output=True,
-        text=True,
-        env=project_env(),
-        timeout=120,
-    )
+    done = cruft("create", "--no-input", "--output-dir", str(out), "--extra-context", '{"cpu_cores": "4"}', str(repo))
 
     assert done.returncode == 0, done.stdout + done.stderr
     project = out / "graphql-service"
@@ -68,8 +60,8 @@ def commit_all(repo: Path, message: str) -> None:
 def test_cruft_update_renders_numbers_with_the_templates_new_formula_and_keeps_local_edits(tmp_path: Path) -> None:
     repo = template_repo(tmp_path)
     out = tmp_path / "out"
-    cruft = str(BIN / "cruft")
-    subprocess.run([cruft, "create", "--no-input", "--output-dir", str(out), str(repo)], check=True, env=project_env())
+    created = cruft("create", "--no-input", "--output-dir", str(out), str(repo))
+    assert created.returncode == 0, created.stdout + created.stderr
     project = out / "graphql-service"
     git(project, "init", "-q", "-b", "main")
     with (project / "Makefile").open("a") as makefile:
@@ -79,8 +71,8 @@ def test_cruft_update_renders_numbers_with_the_templates_new_formula_and_keeps_l
     tuning.write_text(tuning.read_text().replace("MAX_CONNECTIONS_PER_WORKER = 30", "MAX_CONNECTIONS_PER_WORKER = 24"))
     commit_all(repo, "cap a worker's connections at 24")
 
-    stale = subprocess.run([cruft, "check"], cwd=project, capture_output=True, text=True, env=project_env())
-    update = subprocess.run([cruft, "update", "-y"], cwd=project, capture_output=True, text=True, env=project_env())
+    stale = cruft("check", cwd=project)
+    update = cruft("update", "-y", cwd=project)
 
     assert stale.returncode != 0
     assert update.returncode == 0, update.stdout + update.stderr
@@ -91,5 +83,5 @@ def test_cruft_update_renders_numbers_with_the_templates_new_formula_and_keeps_l
     )
     assert "DB_POOL_SIZE=16 DB_MAX_OVERFLOW=8" in (project / ".env.example").read_text()
     assert (project / "Makefile").read_text().endswith("# a local target of ours\n")
-    check = subprocess.run([cruft, "check"], cwd=project, capture_output=True, text=True, env=project_env())
+    check = cruft("check", cwd=project)
     assert check.returncode == 0, check.stdout

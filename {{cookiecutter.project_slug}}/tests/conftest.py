@@ -1,4 +1,7 @@
+import socket
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +19,7 @@ from {{ cookiecutter.package_name }}.settings import Settings, load_settings
 from .cache_{{ cookiecutter.cache_backend }} import cache_settings, forget_cache
 from .database_{{ cookiecutter.database }} import make_test_database
 
+PROJECT = Path(__file__).resolve().parents[1]
 SETTINGS_ENV = (
     "APP_ENV", "BIND", "DATABASE_URL", "CPU_CORES", "WEB_CONCURRENCY", "INSTANCES",
     "DB_MAX_CONNECTIONS", "DB_POOL_SIZE", "DB_MAX_OVERFLOW", "DB_POOL_TIMEOUT",
@@ -60,13 +64,20 @@ async def tables(database_url: str) -> None:
     await engine.dispose()
 
 
-@pytest.fixture
-async def client(settings: Settings, tables: None) -> AsyncIterator[httpx.AsyncClient]:
+@asynccontextmanager
+async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """One instance of the service, its lifespan running, driven over HTTP."""
     app = create_app(settings)
     async with (
         LifespanManager(app) as manager,
         httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://test") as client,
     ):
+        yield client
+
+
+@pytest.fixture
+async def client(settings: Settings, tables: None) -> AsyncIterator[httpx.AsyncClient]:
+    async with serve(settings) as client:
         yield client
 
 
@@ -95,3 +106,11 @@ async def graphql(client: httpx.AsyncClient, query: str, **variables: Any) -> di
     assert response.status_code == (200 if response.json().get("data") is not None else 400), response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on, for a server a test starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

@@ -4,20 +4,17 @@ reaches every worker."""
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from .cache_{{ cookiecutter.cache_backend }} import cache_settings
-from .conftest import graphql
+from .conftest import PROJECT, free_port, graphql
 
-PROJECT = Path(__file__).resolve().parents[1]
 CREATE_USER = "mutation($name: String!, $email: String!) { createUser(name: $name, email: $email) { id } }"
 
 USERS = "{ users { id name } }"
@@ -94,13 +91,6 @@ async def test_concurrent_misses_for_one_query_compute_it_once(
     assert sorted(response.headers["x-cache"] for response in responses) == ["hit"] * 9 + ["miss"]
     assert len({response.text for response in responses}) == 1
     assert len(sql_statements) == 1
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture

@@ -2,33 +2,19 @@ import asyncio
 import shutil
 import socket
 import subprocess
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from prometheus_client import REGISTRY
 
 from {{ cookiecutter.package_name }} import cache
-from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.settings import Settings
 
-from .conftest import graphql
+from .conftest import free_port, graphql, serve
 
 USERS = "{ users { name } }"
-
-
-@asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """One instance of the service."""
-    app = create_app(settings)
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://test") as client,
-    ):
-        yield client
 
 
 async def test_a_write_on_one_instance_is_seen_by_another(settings: Settings, tables: None) -> None:
@@ -41,13 +27,6 @@ async def test_a_write_on_one_instance_is_seen_by_another(settings: Settings, ta
 
     assert shared.headers["x-cache"] == "hit"
     assert after.json()["data"]["users"] == [{"name": "Cy"}]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class PrivateRedis:
@@ -70,7 +49,7 @@ class PrivateRedis:
             with socket.socket() as sock:
                 if sock.connect_ex(("127.0.0.1", self.port)) == 0:
                     return
-            subprocess.run(["sleep", "0.05"], check=True)
+            time.sleep(0.05)
         raise AssertionError("private redis-server did not start")
 
     def stop(self) -> None:

@@ -1,6 +1,5 @@
 import asyncio
 import logging
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,10 +18,9 @@ from {{ cookiecutter.package_name }}.models import Base, Post, User
 from {{ cookiecutter.package_name }}.seed import seed
 from {{ cookiecutter.package_name }}.settings import Settings
 
-from .conftest import graphql
+from .conftest import PROJECT, graphql
 from .database_{{ cookiecutter.database }} import make_test_database
 
-PROJECT = Path(__file__).resolve().parents[1]
 NESTED = "query($limit: Int!) { users(limit: $limit) { id posts { id author { name } } } }"
 CHECKOUTS = "db_pool_checkout_wait_seconds_count"
 

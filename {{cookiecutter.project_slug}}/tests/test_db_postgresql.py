@@ -2,17 +2,14 @@ import os
 import runpy
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from asgi_lifespan import LifespanManager
 
-from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.db import verify_server
 from {{ cookiecutter.package_name }}.settings import Settings, load_settings
 from {{ cookiecutter.package_name }}.tuning import BudgetError
 
-PROJECT = Path(__file__).resolve().parents[1]
+from .conftest import PROJECT, serve
 
 
 def oversized(database_url: str) -> Settings:
@@ -29,7 +26,7 @@ async def test_a_fleet_larger_than_the_servers_max_connections_is_refused(databa
 
 async def test_the_app_does_not_start_when_the_server_cannot_take_its_pools(database_url: str) -> None:
     with pytest.raises(BudgetError):
-        async with LifespanManager(create_app(oversized(database_url))):
+        async with serve(oversized(database_url)):
             pass
 
 

@@ -1,11 +1,10 @@
 from pathlib import Path
 
 import httpx
-from asgi_lifespan import LifespanManager
 
-from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.settings import load_settings
 
+from .conftest import serve
 from .database_{{ cookiecutter.database }} import after_failed_connect, unreachable_url
 
 
@@ -17,12 +16,7 @@ async def test_live_and_ready_answer_when_the_database_does(client: httpx.AsyncC
 
 
 async def test_ready_is_503_and_names_the_database_when_it_cannot_connect(tmp_path: Path) -> None:
-    app = create_app(load_settings(_env_file=None, database_url=unreachable_url(tmp_path)))
-
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://test") as client,
-    ):
+    async with serve(load_settings(_env_file=None, database_url=unreachable_url(tmp_path))) as client:
         live = await client.get("/health/live")
         ready = await client.get("/health/ready")
     after_failed_connect()
