@@ -4,10 +4,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO := build/demo
 
-.PHONY: help demo test lint clean
+.PHONY: help demo test lint bench-libraries clean
 
 help:
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ lint: $(BIN)/.installed ## ruff and mypy on the template's own code (hooks, exte
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+bench-libraries: $(BIN)/.installed ## Ariadne vs Strawberry bakes, uncached req/s side by side (needs wrk)
+	$(BIN)/python bench/schema_libraries.py
 
 clean:
 	rm -rf $(VENV) build

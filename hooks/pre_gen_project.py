@@ -69,10 +69,6 @@ def problems() -> list[str]:
     for key, choices in CHOICES.items():
         if ANSWERS[key] not in choices:
             found.append(f"{key}={ANSWERS[key]!r} is not valid: choose one of {', '.join(choices)}.")
-    if ANSWERS["schema_library"] == "strawberry":
-        found.append(
-            "schema_library='strawberry' is not available in this version of the template yet: choose ariadne."
-        )
     for problem in (
         whole_number("db_max_connections", 10),
         whole_number("instances", 1),

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 TEMPLATE = Path(__file__).resolve().parents[1]
@@ -63,3 +69,48 @@ def cookiecutter_cli(output_dir: Path, *answers: str) -> subprocess.CompletedPro
     """The cookiecutter command exactly as a user types it, answers as key=value."""
     command = [str(BIN / "cookiecutter"), "--no-input", "--output-dir", str(output_dir), str(TEMPLATE), *answers]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, env=project_env())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    base: str
+    output: str = ""
+    returncode: int | None = None
+
+
+@contextmanager
+def serving(project: Path, package: str = "graphql_service", **env: str) -> Iterator[Server]:
+    """A baked project under gunicorn, as `make run` starts it, until SIGTERM once the block ends."""
+    server = Server(f"http://127.0.0.1:{free_port()}")
+    process = subprocess.Popen(
+        ["python", "-m", package, "serve"],
+        cwd=project,
+        env=project_env(BIND=server.base.removeprefix("http://"), **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not ready(server.base):
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+            time.sleep(0.2)
+        yield server
+    finally:
+        process.send_signal(signal.SIGTERM)
+        server.output, _ = process.communicate(timeout=30)
+        server.returncode = process.returncode
+
+
+def ready(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/health/ready", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False

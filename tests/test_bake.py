@@ -12,17 +12,18 @@ from .conftest import POSTGRES_URL, REDIS_URL, Bake, run
 
 SERVERS = {"DATABASE_URL": POSTGRES_URL, "REDIS_URL": REDIS_URL}
 
-# Combinations this version of the template renders (Strawberry is refused until it reaches parity).
 COMBINATIONS = [
-    {"database": database, "cache_backend": cache, "schema_library": "ariadne"}
+    {"database": database, "cache_backend": cache, "schema_library": library}
     for database in ("sqlite", "postgresql")
     for cache in ("memory", "redis", "none")
+    for library in ("ariadne", "strawberry")
 ]
 # Words that must not appear in the code and configuration of a bake that did not choose them.
 FOREIGN = {
     ("database", "sqlite"): re.compile(r"sqlite", re.IGNORECASE),
     ("database", "postgresql"): re.compile(r"postgres|asyncpg", re.IGNORECASE),
     ("cache_backend", "redis"): re.compile(r"redis", re.IGNORECASE),
+    ("schema_library", "ariadne"): re.compile(r"ariadne", re.IGNORECASE),
     ("schema_library", "strawberry"): re.compile(r"strawberry", re.IGNORECASE),
 }
 CODE = {".py", ".toml", ".ini", ".cfg", ".yml", ".yaml", ".mako", ".graphql", ".example"}

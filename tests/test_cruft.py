@@ -49,7 +49,7 @@ def test_cruft_create_renders_the_project_and_links_it_to_the_template(tmp_path:
     assert len(link["commit"]) == 40
     assert link["context"]["cookiecutter"]["cpu_cores"] == "4"
     assert "4 core(s) -> 4 worker(s)" in (project / "gunicorn.conf.py").read_text()
-    assert (project / "src" / "graphql_service" / "graphql" / "ariadne_schema.py").is_file()
+    assert (project / "src" / "graphql_service" / "graphql" / "schema_ariadne.py").is_file()
 
 
 def commit_all(repo: Path, message: str) -> None:

@@ -11,9 +11,15 @@ from packaging.requirements import Requirement
 from .conftest import Bake
 
 
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
-def test_every_generated_dependency_is_installed_in_a_version_it_accepts(bake: Bake, database: str) -> None:
-    project = bake(database=database)
+# Two bakes that between them choose every option that brings a dependency.
+@pytest.mark.parametrize(
+    ("database", "cache_backend", "schema_library"),
+    [("sqlite", "memory", "ariadne"), ("postgresql", "redis", "strawberry")],
+)
+def test_every_generated_dependency_is_installed_in_a_version_it_accepts(
+    bake: Bake, database: str, cache_backend: str, schema_library: str
+) -> None:
+    project = bake(database=database, cache_backend=cache_backend, schema_library=schema_library)
     meta = tomllib.loads((project / "pyproject.toml").read_text())["project"]
 
     unmet = []

@@ -1,4 +1,4 @@
-"""Command line: `python -m {{ cookiecutter.package_name }} serve|seed`."""
+"""Command line: `python -m {{ cookiecutter.package_name }} serve|seed|schema`."""
 
 from __future__ import annotations
 
@@ -28,7 +28,14 @@ def main(argv: list[str] | None = None) -> int:
     seed = commands.add_parser("seed", help="bulk-insert example users and posts")
     seed.add_argument("--users", type=_count(1), default=100)
     seed.add_argument("--posts-per-user", type=_count(0), default=10)
+    commands.add_parser("schema", help="print the schema the service serves, in SDL")
     args = parser.parse_args(argv)
+
+    if args.command == "schema":
+        from .graphql.schema_{{ cookiecutter.schema_library }} import printed_schema
+
+        print(printed_schema())
+        return 0
 
     try:
         settings = load_settings()

@@ -12,9 +12,9 @@ from starlette.routing import Route
 from .cache import ResponseCache
 from .cache_{{ cookiecutter.cache_backend }} import open_backend
 from .db import make_engine, make_sessions, verify_server
-from .graphql.ariadne_app import make_graphql
 from .graphql.documents import DocumentCache
-from .graphql.endpoint import CachedEndpoint
+from .graphql.endpoint import GraphQLEndpoint
+from .graphql.handler_{{ cookiecutter.schema_library }} import make_handler
 from .health import live, ready
 from .settings import Settings, load_settings
 
@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """Build the app; nothing connects until the lifespan starts (in each worker, after the fork)."""
     settings = settings or load_settings()
     documents = DocumentCache()
-    graphql = CachedEndpoint(make_graphql(settings, documents).handle_request, documents)
+    graphql = GraphQLEndpoint(make_handler(settings, documents), documents, explorer=not settings.production)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=[
             # A Route, not a Mount: POST /graphql must not bounce through a 307 to /graphql/.
-            Route("/graphql", graphql.handle, methods=["GET", "POST", "OPTIONS"]),
+            Route("/graphql", graphql.handle, methods=["GET", "POST"]),
             Route("/health/live", live),
             Route("/health/ready", ready),
         ],

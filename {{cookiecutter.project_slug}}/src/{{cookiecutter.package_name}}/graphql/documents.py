@@ -11,9 +11,18 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from cachetools import LRUCache
-from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, parse, validate
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    NoSchemaIntrospectionCustomRule,
+    parse,
+    validate,
+)
 
 from ..monitoring import DOCUMENT_CACHE
+from ..settings import Settings
 
 MAX_QUERY_LENGTH = 20_000
 """Characters in one query text; real queries are a few hundred to a few thousand."""
@@ -21,6 +30,12 @@ MAX_TOKENS = 2_000
 """Lexical tokens in one query: the parser's cost grows with them, even for invalid text."""
 CACHED_TEXT = 2_000_000
 """Characters of query text each cache holds at most, whatever the number of entries."""
+
+
+def production_rules(settings: Settings) -> tuple[type[ASTValidationRule], ...]:
+    """The validation rules added to the spec's in production: no introspection."""
+    return (NoSchemaIntrospectionCustomRule,) if settings.production else ()
+
 
 ValidationKey = tuple[str, tuple[type[ASTValidationRule], ...], int | None]
 
@@ -55,10 +70,6 @@ class DocumentCache:
         document = parse(query, max_tokens=MAX_TOKENS)
         self._documents[query] = document
         return document
-
-    def peek(self, query: str) -> DocumentNode | None:
-        """The cached document for `query`, if any, without counting a lookup."""
-        return self._documents.get(query)
 
     def validate(
         self,

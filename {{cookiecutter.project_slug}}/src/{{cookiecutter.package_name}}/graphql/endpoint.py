@@ -1,8 +1,13 @@
-"""POST and GET /graphql: the response cache in front of the schema library's handler.
+"""GET and POST /graphql: one HTTP contract in front of the schema library's handler.
 
-A cached answer is found from the raw request (query text, variables, operation
-name, credentials) before anything is parsed, so a hit costs about what a plain
-JSON response does. Concurrent misses for one key in a worker compute it once.
+The endpoint reads and checks the request itself, so that a malformed one gets the
+same JSON error whichever schema library renders the schema. A cached answer is
+then found from the raw request (query text, variables, operation name,
+credentials) before anything is parsed, so a hit costs about what a plain JSON
+response does; concurrent misses for one key in a worker compute it once. On a
+miss the endpoint parses the text (once per text, in DocumentCache), picks the
+operation and refuses a mutation sent by GET; the library's handler then reuses
+that document through `prepared_document` and never parses it again.
 """
 
 from __future__ import annotations
@@ -13,43 +18,122 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import OperationType, get_operation_ast
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLFormattedError,
+    OperationDefinitionNode,
+    OperationType,
+    get_operation_ast,
+)
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from ..cache import ResponseCache, auth_scope, response_key
 from ..monitoring import RESPONSE_CACHE
 from .documents import DocumentCache
 
 Handler = Callable[[Request], Awaitable[Response]]
+SHOWN = 60
+"""Characters of a bad value an error message repeats: enough to recognise it."""
+
+
+def shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= SHOWN else f"{text[: SHOWN - 3]}..."
+
+
+class Refusal(Exception):
+    """A request answered with errors before the schema library sees it."""
+
+    def __init__(
+        self, errors: list[GraphQLFormattedError], status_code: int = 400, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(errors[0]["message"])
+        self.errors = errors
+        self.status_code = status_code
+        self.headers = headers
+
+    @classmethod
+    def because(cls, message: str, status_code: int = 400, headers: dict[str, str] | None = None) -> Refusal:
+        return cls([{"message": message}], status_code, headers)
+
+    def response(self) -> JSONResponse:
+        return JSONResponse({"errors": self.errors}, self.status_code, self.headers)
 
 
 @dataclass(frozen=True)
 class Operation:
     query: str
-    variables: Any
+    variables: dict[str, Any] | None
     operation_name: str | None
 
 
-async def read_operation(request: Request) -> Operation | None:
-    """The operation a request asks for, or None when it is malformed (the handler says why)."""
+def json_type(value: Any) -> str:
+    """The JSON name of a decoded value's type."""
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
+    return names.get(type(value), "null")
+
+
+def _json_param(name: str, text: str | None) -> Any:
+    try:
+        return json.loads(text) if text else None
+    except ValueError as error:
+        raise Refusal.because(f"{name}={shown(text)} is not valid JSON: {error}") from None
+
+
+async def read_operation(request: Request, explorer: bool) -> Operation | None:
+    """The operation a request asks for; None for the explorer page (`explorer` allows it)."""
     if request.method == "GET":
-        data: Any = dict(request.query_params)
-        try:
-            data["variables"] = json.loads(data.get("variables") or "null")
-        except ValueError:
-            return None
-    elif request.method == "POST" and request.headers.get("content-type", "").startswith("application/json"):
+        if "query" not in request.query_params:
+            if explorer and "text/html" in request.headers.get("accept", ""):
+                return None
+            raise Refusal.because("GET /graphql needs a `query` parameter holding a GraphQL document")
+        data: Any = {
+            "query": request.query_params["query"],
+            "variables": _json_param("variables", request.query_params.get("variables")),
+            "operationName": request.query_params.get("operationName"),
+        }
+    elif request.method == "POST":
+        content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if content_type != "application/json":
+            raise Refusal.because(f"Content-Type {content_type or '(none)'!r} is not accepted: send application/json")
         try:
             data = await request.json()  # Starlette keeps it: the handler reads it again for free
-        except ValueError:
-            return None
+        except ValueError as error:
+            raise Refusal.because(f"the request body is not valid JSON: {error}") from None
+        if not isinstance(data, dict):
+            raise Refusal.because(f"the request body is a JSON {json_type(data)}: send one object with a query")
     else:
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("query"), str):
-        return None
-    name = data.get("operationName")
-    return Operation(data["query"], data.get("variables"), name if isinstance(name, str) else None)
+        raise Refusal.because(f"{request.method} is not accepted: use GET or POST", 405, {"Allow": "GET, POST"})
+    query, variables, name = data.get("query"), data.get("variables"), data.get("operationName")
+    if not isinstance(query, str) or not query.strip():
+        raise Refusal.because(f"query={shown(query)} is not a GraphQL document: send it as a non-empty string")
+    if variables is not None and not isinstance(variables, dict):
+        raise Refusal.because(f"variables={shown(variables)} is not valid: send a JSON object or null")
+    if name is not None and not isinstance(name, str):
+        raise Refusal.because(f"operationName={shown(name)} is not valid: send a string or null")
+    return Operation(query, variables, name)
+
+
+def select_operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode:
+    """The operation `name` picks, as GraphQL's GetOperation does, or a Refusal that says why none."""
+    definition = get_operation_ast(document, name)
+    if definition is not None:
+        return definition
+    names = [op.name.value for op in document.definitions if isinstance(op, OperationDefinitionNode) and op.name]
+    if name is not None:
+        choice = f"use one of {', '.join(map(repr, names))}" if names else "leave it out"
+        raise Refusal.because(f"operationName={shown(name)} names no operation in the query: {choice}")
+    if names:
+        raise Refusal.because(f"the query holds {len(names)} operations: name the one to run in operationName")
+    raise Refusal.because("the query holds no operation: send a query or a mutation")
+
+
+def prepared_document(request: Request) -> DocumentNode:
+    """The document the endpoint parsed for this request, for the library's parse step."""
+    document: DocumentNode = request.state.document
+    return document
 
 
 @dataclass
@@ -60,18 +144,24 @@ class _Flight:
     requests: int = 0
 
 
-class CachedEndpoint:
-    def __init__(self, handle: Handler, documents: DocumentCache) -> None:
+class GraphQLEndpoint:
+    def __init__(self, handle: Handler, documents: DocumentCache, explorer: bool) -> None:
         self._handle = handle
         self._documents = documents
+        self._explorer = explorer
         self._flights: dict[str, _Flight] = {}
 
     async def handle(self, request: Request) -> Response:
         request.state.cache_tags = set()
-        cache: ResponseCache = request.state.cache
-        operation = await read_operation(request) if cache.enabled else None
+        try:
+            operation = await read_operation(request, self._explorer)
+        except Refusal as refusal:
+            return refusal.response()
         if operation is None:
-            return await self._handle(request)
+            return await self._handle(request)  # the explorer page
+        cache: ResponseCache = request.state.cache
+        if not cache.enabled:
+            return (await self._execute(request, operation))[0]
         key = response_key(
             operation.query,
             operation.variables,
@@ -96,16 +186,25 @@ class CachedEndpoint:
             return Response(body, media_type="application/json", headers={"X-Cache": "hit"})
         RESPONSE_CACHE.labels("miss").inc()
         generation = await cache.begin()
-        response = await self._handle(request)
-        if response.status_code == 200 and b'"errors":' not in response.body and self._is_query(operation):
+        response, kind = await self._execute(request, operation)
+        # Only queries are cached, never mutations, and only whole answers without errors.
+        if kind is OperationType.QUERY and response.status_code == 200 and b'"errors":' not in response.body:
             await cache.put(key, bytes(response.body), request.state.cache_tags, generation)
         response.headers["X-Cache"] = "miss"
         return response
 
-    def _is_query(self, operation: Operation) -> bool:
-        """Only queries are cached: never mutations or subscriptions."""
-        document = self._documents.peek(operation.query)  # the handler has just parsed it
-        if document is None:
-            return False
-        definition = get_operation_ast(document, operation.operation_name)
-        return definition is not None and definition.operation == OperationType.QUERY
+    async def _execute(self, request: Request, operation: Operation) -> tuple[Response, OperationType | None]:
+        """The handler's answer, and the kind of operation it ran (None when it ran none)."""
+        try:
+            document = self._documents.parse(operation.query)
+        except GraphQLError as error:
+            return Refusal([error.formatted]).response(), None
+        try:
+            definition = select_operation(document, operation.operation_name)
+            if request.method == "GET" and definition.operation is not OperationType.QUERY:
+                kind = definition.operation.value
+                raise Refusal.because(f"GET /graphql runs queries only: send a {kind} by POST", 405, {"Allow": "POST"})
+        except Refusal as refusal:
+            return refusal.response(), None
+        request.state.document = document
+        return await self._handle(request), definition.operation

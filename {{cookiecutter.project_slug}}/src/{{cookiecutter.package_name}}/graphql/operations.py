@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from ..models import Post, User
 from .context import RequestContext
 
+DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -39,7 +40,10 @@ def checked_text(field: str, value: str, max_length: int) -> str:
     return stripped
 
 
-async def list_users(context: RequestContext, limit: int, offset: int) -> list[User]:
+async def list_users(context: RequestContext, limit: int | None, offset: int | None) -> list[User]:
+    """A page of users by id; a null `limit` or `offset` means its default, as when left out."""
+    limit = DEFAULT_LIMIT if limit is None else limit
+    offset = 0 if offset is None else offset
     if not 1 <= limit <= MAX_LIMIT:
         raise bad_input(f"limit={limit} is out of range: use 1 to {MAX_LIMIT}")
     if offset < 0:
@@ -60,9 +64,12 @@ async def posts_of(context: RequestContext, user: User) -> list[Post]:
     return await context.loaders.posts_by_user.load(user.id)
 
 
-async def author_of(context: RequestContext, post: Post) -> User | None:
+async def author_of(context: RequestContext, post: Post) -> User:
     context.read(f"user:{post.user_id}")
-    return await context.loaders.user.load(post.user_id)
+    author = await context.loaders.user.load(post.user_id)
+    if author is None:  # the foreign key forbids it; say so rather than answer a null author
+        raise GraphQLError(f"post {post.id} has no author: user {post.user_id} does not exist")
+    return author
 
 
 async def create_user(context: RequestContext, name: str, email: str) -> User:

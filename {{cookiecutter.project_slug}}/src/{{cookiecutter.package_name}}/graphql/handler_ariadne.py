@@ -10,20 +10,21 @@ from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema
 from starlette.requests import Request
 
 from ..settings import Settings
-from .ariadne_schema import make_schema
 from .context import RequestContext
-from .documents import DocumentCache
+from .documents import DocumentCache, production_rules
+from .endpoint import Handler, prepared_document
+from .schema_ariadne import make_schema
 
 
-def make_graphql(settings: Settings, documents: DocumentCache) -> GraphQL:
-    """Queries by POST (JSON) and by GET `?query=`, each text parsed and validated once;
-    no introspection or explorer in production."""
+def make_handler(settings: Settings, documents: DocumentCache) -> Handler:
+    """Queries by POST (JSON) and by GET `?query=`, each text validated once;
+    no introspection in production."""
 
     def context_for(request: Request, _data: Any) -> RequestContext:
         return RequestContext.for_request(request)
 
-    def parse(_context: Any, data: dict[str, Any]) -> DocumentNode:
-        return documents.parse(data["query"])
+    def parse(context: Any, _data: dict[str, Any]) -> DocumentNode:
+        return prepared_document(context.request)  # context is the RequestContext of context_for
 
     def validate(
         schema: GraphQLSchema,
@@ -34,11 +35,15 @@ def make_graphql(settings: Settings, documents: DocumentCache) -> GraphQL:
     ) -> list[GraphQLError]:
         return documents.validate(schema, document_ast, rules, max_errors)
 
-    return GraphQL(
+    graphql = GraphQL(
         make_schema(),
         context_value=context_for,
         query_parser=parse,
         query_validator=validate,
         execute_get_queries=True,
-        introspection=not settings.production,
+        # Introspection is refused by graphql-core's rule, as with every schema library;
+        # Ariadne's own switch would answer with other errors, and the endpoint shows no explorer.
+        introspection=True,
+        validation_rules=list(production_rules(settings)),
     )
+    return graphql.handle_request

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ariadne import MutationType, ObjectType, QueryType, load_schema_from_path, make_executable_schema
-from graphql import GraphQLResolveInfo, GraphQLSchema
+from graphql import GraphQLResolveInfo, GraphQLSchema, print_schema
 
 from ..models import Post, User
 from . import operations
@@ -19,7 +19,9 @@ post = ObjectType("Post")
 
 
 @query.field("users")
-async def resolve_users(_: Any, info: GraphQLResolveInfo[RequestContext], limit: int, offset: int) -> list[User]:
+async def resolve_users(
+    _: Any, info: GraphQLResolveInfo[RequestContext], limit: int | None, offset: int | None
+) -> list[User]:
     return await operations.list_users(info.context, limit, offset)
 
 
@@ -44,10 +46,14 @@ async def resolve_posts(parent: User, info: GraphQLResolveInfo[RequestContext]) 
 
 
 @post.field("author")
-async def resolve_author(parent: Post, info: GraphQLResolveInfo[RequestContext]) -> User | None:
+async def resolve_author(parent: Post, info: GraphQLResolveInfo[RequestContext]) -> User:
     return await operations.author_of(info.context, parent)
 
 
 def make_schema() -> GraphQLSchema:
     type_defs = load_schema_from_path(str(Path(__file__).with_name("schema.graphql")))
     return make_executable_schema(type_defs, query, mutation, user, post, convert_names_case=True)
+
+
+def printed_schema() -> str:
+    return print_schema(make_schema())

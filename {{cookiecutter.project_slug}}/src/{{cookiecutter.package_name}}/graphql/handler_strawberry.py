@@ -1,0 +1,95 @@
+"""Strawberry's HTTP handler for the schema, with a fresh context per request.
+
+Strawberry's view is adapted to the HTTP contract the service keeps whatever its
+schema library: the endpoint's parsed document and the shared validation cache
+instead of Strawberry's own steps, no `data` entry when execution never began
+(as the GraphQL spec says), 400 when there is no data, and JSON errors only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from cross_web import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.websockets import WebSocket
+from strawberry import Schema
+from strawberry.asgi import GraphQL
+from strawberry.extensions import AddValidationRules, SchemaExtension
+from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
+
+from ..settings import Settings
+from .context import RequestContext
+from .documents import DocumentCache, production_rules
+from .endpoint import Handler, prepared_document
+from .schema_strawberry import Mutation, Query
+
+STRAWBERRY_RULES = (MaybeNullValidationRule, OneOfInputValidationRule)
+"""The rules Strawberry adds to the spec's when it validates a document itself."""
+
+
+class SharedDocuments(SchemaExtension):
+    """Parse and validation through the endpoint's document and the shared DocumentCache."""
+
+    def __init__(self, documents: DocumentCache) -> None:
+        super().__init__()
+        self.documents = documents
+
+    def on_parse(self) -> Iterator[None]:
+        context: RequestContext = self.execution_context.context
+        self.execution_context.graphql_document = prepared_document(context.request)
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        execution = self.execution_context
+        assert execution.graphql_document is not None  # on_parse has set it
+        rules = (*execution.validation_rules, *STRAWBERRY_RULES)
+        execution.pre_execution_errors = self.documents.validate(
+            execution.schema._schema, execution.graphql_document, rules
+        )
+        yield
+
+
+class StrawberryGraphQL(GraphQL[RequestContext, None]):
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> RequestContext:
+        assert isinstance(request, Request)  # no subscriptions: HTTP only
+        return RequestContext.for_request(request)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        answer = process_result(result)
+        if isinstance(result, PreExecutionError):
+            answer.pop("data", None)
+        return answer
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if isinstance(response_data, dict) and response_data.get("data") is None:
+            response.status_code = 400
+        return response
+
+
+def make_schema(settings: Settings, documents: DocumentCache) -> Schema:
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [lambda: SharedDocuments(documents)]
+    if rules := production_rules(settings):
+        extensions.append(lambda: AddValidationRules(list(rules)))
+    return Schema(query=Query, mutation=Mutation, extensions=extensions)
+
+
+def make_handler(settings: Settings, documents: DocumentCache) -> Handler:
+    """Queries by POST (JSON) and by GET `?query=`; no introspection or explorer in production."""
+    view = StrawberryGraphQL(make_schema(settings, documents), graphql_ide=None if settings.production else "graphiql")
+
+    async def handle(request: Request) -> Response:
+        try:
+            return await view.run(request)
+        except HTTPException as error:
+            return JSONResponse({"errors": [{"message": error.reason}]}, error.status_code)
+
+    return handle
