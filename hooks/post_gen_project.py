@@ -33,7 +33,10 @@ MANIFEST: dict[tuple[str, str | tuple[str, ...]], list[Path]] = {
     ("cache_backend", "redis"): [PACKAGE / "cache_redis.py", TESTS / "cache_redis.py", TESTS / "test_cache_redis.py"],
     ("cache_backend", "none"): [PACKAGE / "cache_none.py", TESTS / "cache_none.py"],
     ("cache_backend", ("memory", "redis")): [TESTS / "test_cache_hits.py"],
-    ("schema_library", "ariadne"): [PACKAGE / "graphql" / "handler_ariadne.py", PACKAGE / "graphql" / "schema_ariadne.py"],
+    ("schema_library", "ariadne"): [
+        PACKAGE / "graphql" / "handler_ariadne.py",
+        PACKAGE / "graphql" / "schema_ariadne.py",
+    ],
     ("schema_library", "strawberry"): [
         PACKAGE / "graphql" / "handler_strawberry.py",
         PACKAGE / "graphql" / "schema_strawberry.py",
