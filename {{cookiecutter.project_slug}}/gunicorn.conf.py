@@ -9,12 +9,27 @@ numbers break the connection budget stops with one line. See PERFORMANCE.md.
 """
 
 import asyncio
+import os
+import shutil
 import sys
+import tempfile
+from pathlib import Path
+from typing import Any
 
-from {{ cookiecutter.package_name }}.cache_{{ cookiecutter.cache_backend }} import cleanup_host, prepare_host
-from {{ cookiecutter.package_name }}.db import verify_server
-from {{ cookiecutter.package_name }}.settings import SettingsError, load_settings
-from {{ cookiecutter.package_name }}.tuning import BudgetError
+# Before anything imports prometheus_client: each worker writes its metrics to files
+# here, and /metrics, whichever worker answers it, merges them all. One directory per
+# gunicorn, so that two services on one host never count each other's requests.
+OWN_METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+if OWN_METRICS_DIR:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="metrics-")
+METRICS_DIR = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+
+from {{ cookiecutter.package_name }}.cache_{{ cookiecutter.cache_backend }} import cleanup_host, prepare_host  # noqa: E402
+from {{ cookiecutter.package_name }}.db import verify_server  # noqa: E402
+from {{ cookiecutter.package_name }}.logs import logging_config  # noqa: E402
+from {{ cookiecutter.package_name }}.monitoring import archive_dead_worker, prepare_directory  # noqa: E402
+from {{ cookiecutter.package_name }}.settings import SettingsError, load_settings  # noqa: E402
+from {{ cookiecutter.package_name }}.tuning import BudgetError  # noqa: E402
 
 try:
     settings = load_settings()
@@ -24,6 +39,9 @@ except SettingsError as exc:
 bind = settings.bind
 workers = settings.plan.workers
 worker_class = "uvicorn_worker.UvicornWorker"
+# JSON lines in production, readable ones in development; the service logs one access
+# line per request itself (observe.py), so gunicorn's access log stays off.
+logconfig_dict = logging_config(settings)
 
 # Each worker builds its app and pools after the fork: a pool must never cross a fork.
 preload_app = False
@@ -51,7 +69,16 @@ def on_starting(_server: object) -> None:
     except BudgetError as exc:
         sys.exit(str(exc))
     prepare_host()
+    prepare_directory(METRICS_DIR)
+
+
+def child_exit(_server: object, worker: Any) -> None:
+    """A worker exited (recycled, killed or stopped): keep its counts, drop its files."""
+    archive_dead_worker(worker.pid, METRICS_DIR)
 
 
 def on_exit(_server: object) -> None:
     cleanup_host()
+    if OWN_METRICS_DIR:
+        shutil.rmtree(METRICS_DIR, ignore_errors=True)
+        del os.environ["PROMETHEUS_MULTIPROC_DIR"]

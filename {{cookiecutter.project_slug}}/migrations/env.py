@@ -13,7 +13,7 @@ from {{ cookiecutter.package_name }}.settings import SettingsError, load_setting
 if context.config.config_file_name is not None:
     from logging.config import fileConfig
 
-    fileConfig(context.config.config_file_name)
+    fileConfig(context.config.config_file_name, disable_existing_loggers=False)  # keep the service's loggers
 
 
 def database_url() -> str:

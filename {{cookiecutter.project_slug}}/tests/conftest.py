@@ -1,6 +1,11 @@
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +15,7 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy import Engine, event
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
+from starlette.types import Receive, Scope, Send
 
 from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.models import Base
@@ -23,7 +29,8 @@ PROJECT = Path(__file__).resolve().parents[1]
 SETTINGS_ENV = (
     "APP_ENV", "BIND", "DATABASE_URL", "CPU_CORES", "WEB_CONCURRENCY", "INSTANCES",
     "DB_MAX_CONNECTIONS", "DB_POOL_SIZE", "DB_MAX_OVERFLOW", "DB_POOL_TIMEOUT",
-    "CACHE_TTL_SECONDS", "CACHE_KEY_PREFIX",
+    "CACHE_TTL_SECONDS", "CACHE_KEY_PREFIX", "MEMORY_WARN_MB", "MEMORY_CHECK_SECONDS", "TRACEMALLOC",
+    "LOG_LEVEL", "PROMETHEUS_MULTIPROC_DIR",
 )  # fmt: skip
 
 
@@ -68,11 +75,17 @@ async def tables(database_url: str) -> None:
 async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """One instance of the service, its lifespan running, driven over HTTP."""
     app = create_app(settings)
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://test") as client,
-    ):
-        yield client
+    async with LifespanManager(app) as manager:
+        state = manager._state  # what the lifespan yielded
+
+        async def one_request(scope: Scope, receive: Receive, send: Send) -> None:
+            # A copy of the lifespan state for each request, as uvicorn makes it:
+            # asgi-lifespan would hand every request the same dict.
+            await app({**scope, "state": dict(state)}, receive, send)
+
+        transport = httpx.ASGITransport(app=one_request)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
 
 
 @pytest.fixture
@@ -106,6 +119,37 @@ async def graphql(client: httpx.AsyncClient, query: str, **variables: Any) -> di
     assert response.status_code == (200 if response.json().get("data") is not None else 400), response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+@contextmanager
+def gunicorn(database_url: str, workers: int, **env: str) -> Iterator[str]:
+    """The service under gunicorn.conf.py with `workers` workers; yields its base URL once ready."""
+    bind = f"127.0.0.1:{free_port()}"
+    environment = {**os.environ, "DATABASE_URL": database_url, "WEB_CONCURRENCY": str(workers), "BIND": bind}
+    environment.update({name.upper(): str(value) for name, value in cache_settings().items()})
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT / "src"), environment.get("PYTHONPATH")]))
+    environment.update(env)
+    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "{{ cookiecutter.package_name }}.app:create_app()"]
+    server = subprocess.Popen(command, cwd=PROJECT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://{bind}"
+    try:
+        deadline = time.monotonic() + 30
+        while not ready(base):
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                raise AssertionError(server.communicate()[0].decode())
+            time.sleep(0.2)
+        yield base
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=30)
+
+
+def ready(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/health/ready", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def free_port() -> int:

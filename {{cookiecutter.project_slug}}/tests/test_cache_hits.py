@@ -2,18 +2,12 @@
 reaches every worker."""
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from .cache_{{ cookiecutter.cache_backend }} import cache_settings
-from .conftest import PROJECT, free_port, graphql
+from .conftest import graphql, gunicorn
 
 CREATE_USER = "mutation($name: String!, $email: String!) { createUser(name: $name, email: $email) { id } }"
 
@@ -96,32 +90,8 @@ async def test_concurrent_misses_for_one_query_compute_it_once(
 @pytest.fixture
 def three_workers(database_url: str, tables: None) -> Iterator[str]:
     """The service under gunicorn.conf.py with 3 workers, each with its own cache client."""
-    bind = f"127.0.0.1:{free_port()}"
-    env = {**os.environ, "DATABASE_URL": database_url, "WEB_CONCURRENCY": "3", "BIND": bind}
-    env.update({name.upper(): str(value) for name, value in cache_settings().items()})
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT / "src"), env.get("PYTHONPATH")]))
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "{{ cookiecutter.package_name }}.app:create_app()"],
-        cwd=PROJECT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://{bind}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.2)
-    else:
-        server.kill()
-        raise AssertionError(server.communicate()[0])
-    yield base
-    server.send_signal(signal.SIGTERM)
-    server.communicate(timeout=30)
+    with gunicorn(database_url, workers=3) as base:
+        yield base
 
 
 def test_no_worker_serves_a_read_older_than_a_finished_write(three_workers: str) -> None:

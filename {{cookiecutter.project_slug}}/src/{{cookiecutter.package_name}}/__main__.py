@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.reload:
         import uvicorn
 
+        from .logs import logging_config
+
         uvicorn.run(
             "{{ cookiecutter.package_name }}.app:create_app",
             factory=True,
@@ -60,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             reload_dirs=["src"],
             host=settings.host,
             port=settings.port,
+            log_config=logging_config(settings),
+            access_log=False,  # observe.py logs one line per request
         )
         return 0
     gunicorn = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "{{ cookiecutter.package_name }}.app:create_app()"]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from .cache import ResponseCache
@@ -16,6 +17,9 @@ from .graphql.documents import DocumentCache
 from .graphql.endpoint import GraphQLEndpoint
 from .graphql.handler_{{ cookiecutter.schema_library }} import make_handler
 from .health import live, ready
+from .memory import monitor_memory
+from .monitoring import metrics
+from .observe import ObserveRequests
 from .settings import Settings, load_settings
 
 
@@ -27,16 +31,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
-        engine = make_engine(settings)
-        try:
+        async with AsyncExitStack() as stack:  # closed in reverse order, whatever fails
+            engine = make_engine(settings)
+            stack.push_async_callback(engine.dispose)
             await verify_server(settings, engine)
             cache = ResponseCache(await open_backend(settings), settings.cache_ttl_seconds)
-            try:
-                yield {"engine": engine, "sessions": make_sessions(engine), "cache": cache}
-            finally:
-                await cache.close()
-        finally:
-            await engine.dispose()
+            stack.push_async_callback(cache.close)
+            await stack.enter_async_context(monitor_memory(settings))
+            yield {"engine": engine, "sessions": make_sessions(engine), "cache": cache}
 
     return Starlette(
         routes=[
@@ -44,6 +46,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
             Route("/health/live", live),
             Route("/health/ready", ready),
+            Route("/metrics", metrics),
         ],
+        middleware=[Middleware(ObserveRequests)],
         lifespan=lifespan,
     )

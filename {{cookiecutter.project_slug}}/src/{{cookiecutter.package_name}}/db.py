@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry, NullPool
 
 from .db_{{ cookiecutter.database }} import CONNECT_ARGS, check_server, configure
-from .monitoring import POOL_CHECKED_OUT, POOL_CHECKOUT_WAIT, POOL_OVERFLOW, POOL_SIZE
+from .monitoring import DB_STATEMENTS, POOL_CHECKED_OUT, POOL_CHECKOUT_WAIT, POOL_OVERFLOW, POOL_SIZE
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -68,8 +68,12 @@ def make_engine(settings: Settings) -> AsyncEngine:
         POOL_CHECKED_OUT.set(pool.checkedout())
         POOL_OVERFLOW.set(max(pool.overflow(), 0))
 
+    def count(*_: Any) -> None:
+        DB_STATEMENTS.inc()
+
     event.listen(pool, "checkout", report)
     event.listen(pool, "checkin", report)
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
     return engine
 
 

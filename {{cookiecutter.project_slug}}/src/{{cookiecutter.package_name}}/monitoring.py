@@ -1,8 +1,30 @@
-"""Metrics the service keeps about itself; `/metrics` exposes them."""
+"""Metrics the service keeps about itself, and `/metrics`, which exposes them.
+
+Under gunicorn every worker writes its metrics to files in PROMETHEUS_MULTIPROC_DIR
+(gunicorn.conf.py sets it up), and `/metrics`, whichever worker answers it, reads
+them all: the fleet's totals, not one worker's.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import os
+import re
+import shutil
+from pathlib import Path
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.mmap_dict import MmapedDict
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from starlette.requests import Request
+from starlette.responses import Response
 
 # "livesum": under gunicorn each worker has its own pool; the fleet view is their sum.
 POOL_SIZE = Gauge("db_pool_size", "Connections the pool keeps open", multiprocess_mode="livesum")
@@ -23,3 +45,75 @@ RESPONSE_CACHE = Counter(
     "Response cache outcomes: hit, miss, stored, error",
     ["result"],
 )
+GRAPHQL_REQUESTS = Counter(
+    "graphql_requests_total",
+    "GraphQL requests by operation name and outcome: ok, error (an answer with errors), refused (malformed)",
+    ["operation", "outcome"],
+)
+GRAPHQL_LATENCY = Histogram(
+    "graphql_request_duration_seconds",
+    "Time to answer a GraphQL request, by operation name",
+    ["operation"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+DB_STATEMENTS = Counter("db_statements_total", "SQL statements sent to the database")
+WORKER_RSS = Gauge("worker_resident_memory_bytes", "Resident memory of each worker", multiprocess_mode="liveall")
+
+OPERATION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+MAX_OPERATION_NAMES = 100
+"""Distinct operation names a worker labels; later ones count as `other`, so that
+clients cannot grow the metrics without bound by inventing names."""
+_operation_names: set[str] = set()
+
+
+def operation_label(name: str | None) -> str:
+    if name is None:
+        return "anonymous"
+    if name in _operation_names:
+        return name
+    if OPERATION_NAME.fullmatch(name) and len(_operation_names) < MAX_OPERATION_NAMES:
+        _operation_names.add(name)
+        return name
+    return "other"
+
+
+def metrics_directory() -> Path | None:
+    """Where gunicorn's workers write their metrics (PROMETHEUS_MULTIPROC_DIR), if they do."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    return Path(directory) if directory else None
+
+
+async def metrics(_: Request) -> Response:
+    """GET /metrics: this process's metrics, or under gunicorn every worker's, merged."""
+    registry = REGISTRY
+    directory = metrics_directory()
+    if directory is not None:
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(directory))
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def prepare_directory(directory: Path) -> None:
+    """Before the workers start: an empty directory, so no old run's numbers are counted."""
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+
+
+def archive_dead_worker(pid: int, directory: Path) -> None:
+    """When a worker exits: drop its live gauges, and fold its counters and histograms into
+    one archive file per kind, so that totals keep counting what it served while the
+    directory holds a bounded number of files however often workers are recycled."""
+    mark_process_dead(pid, str(directory))
+    for kind in ("counter", "histogram"):
+        dead = directory / f"{kind}_{pid}.db"
+        if not dead.exists():
+            continue
+        # The file name makes MultiProcessCollector read it as one more process of this kind.
+        archive = MmapedDict(str(directory / f"{kind}_archive.db"))
+        try:
+            for key, value, timestamp, _ in MmapedDict.read_all_values_from_file(str(dead)):
+                archive.write_value(key, archive.read_value(key)[0] + value, timestamp)
+        finally:
+            archive.close()
+        dead.unlink()

@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     db_pool_timeout: PositiveFloat = 10.0
 
     cache_ttl_seconds: int = Field(60, ge=0)
+
+    memory_warn_mb: int = Field({{ cookiecutter.memory_warn_mb | int }}, ge=64)
+    memory_check_seconds: PositiveFloat = 30.0
+    tracemalloc: bool = False
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 {%- if cookiecutter.cache_backend == "redis" %}
     redis_url: str = "redis://127.0.0.1:6379/0"
     cache_key_prefix: str = "{{ cookiecutter.project_slug }}:"

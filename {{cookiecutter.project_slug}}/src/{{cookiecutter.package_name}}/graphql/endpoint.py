@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,11 +63,23 @@ class Refusal(Exception):
         return JSONResponse({"errors": self.errors}, self.status_code, self.headers)
 
 
+FIRST_OPERATION = re.compile(r"(?:[\s,\ufeff]|#[^\n\r]*)*(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
+"""The name of a document's first operation, found in the text without parsing it."""
+
+
 @dataclass(frozen=True)
 class Operation:
     query: str
     variables: dict[str, Any] | None
     operation_name: str | None
+
+    @property
+    def label(self) -> str | None:
+        """The operation's name for logs and metrics: operationName, or the first operation's name."""
+        if self.operation_name is not None:
+            return self.operation_name
+        match = FIRST_OPERATION.match(self.query)
+        return match[1] if match else None
 
 
 def json_type(value: Any) -> str:
@@ -152,11 +165,20 @@ class GraphQLEndpoint:
         self._flights: dict[str, _Flight] = {}
 
     async def handle(self, request: Request) -> Response:
+        """The answer; the request's state keeps what observe.py logs and counts of it."""
         request.state.cache_tags = set()
+        request.state.outcome = "refused"
         try:
             operation = await read_operation(request, self._explorer)
         except Refusal as refusal:
             return refusal.response()
+        request.state.operation_name = operation.label if operation else None
+        response = await self._respond(request, operation)
+        failed = response.status_code >= 400 or b'"errors":' in response.body
+        request.state.outcome = "error" if failed else "ok"
+        return response
+
+    async def _respond(self, request: Request, operation: Operation | None) -> Response:
         if operation is None:
             return await self._handle(request)  # the explorer page
         cache: ResponseCache = request.state.cache
@@ -181,10 +203,10 @@ class GraphQLEndpoint:
 
     async def _answer(self, request: Request, cache: ResponseCache, key: str, operation: Operation) -> Response:
         body = await cache.get(key)
+        request.state.cache_outcome = "hit" if body is not None else "miss"
+        RESPONSE_CACHE.labels(request.state.cache_outcome).inc()
         if body is not None:
-            RESPONSE_CACHE.labels("hit").inc()
             return Response(body, media_type="application/json", headers={"X-Cache": "hit"})
-        RESPONSE_CACHE.labels("miss").inc()
         generation = await cache.begin()
         response, kind = await self._execute(request, operation)
         # Only queries are cached, never mutations, and only whole answers without errors.

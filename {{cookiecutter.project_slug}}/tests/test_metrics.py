@@ -1,0 +1,80 @@
+"""/metrics: what the service counts about itself, and the fleet's sum under gunicorn."""
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from {{ cookiecutter.package_name }}.monitoring import MAX_OPERATION_NAMES, operation_label
+
+from .conftest import graphql, gunicorn
+
+
+def samples(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
+    """The samples called `name`, by their labels (without `pid`)."""
+    found: dict[tuple[tuple[str, str], ...], float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name:
+                labels = tuple(sorted((k, v) for k, v in sample.labels.items() if k != "pid"))
+                found[labels] = found.get(labels, 0) + sample.value
+    return found
+
+
+def worker_pids(text: str) -> set[str]:
+    """The workers that report their memory: one `pid` label each."""
+    return {
+        sample.labels["pid"]
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "worker_resident_memory_bytes"
+    }
+
+
+async def test_metrics_count_requests_by_operation_and_outcome(client: httpx.AsyncClient) -> None:
+    before = samples((await client.get("/metrics")).text, "graphql_requests_total")
+
+    for _ in range(3):
+        await graphql(client, "query ListUsers { users { id } }")
+    await client.post("/graphql", json={"query": "query Broken { users { nickname } }"})
+    await client.post("/graphql", content="{", headers={"content-type": "application/json"})
+
+    after = samples((await client.get("/metrics")).text, "graphql_requests_total")
+    counted = {labels: value - before.get(labels, 0) for labels, value in after.items()}
+    assert counted[(("operation", "ListUsers"), ("outcome", "ok"))] == 3
+    assert counted[(("operation", "Broken"), ("outcome", "error"))] == 1
+    assert counted[(("operation", "anonymous"), ("outcome", "refused"))] == 1
+
+
+async def test_metrics_show_statements_latency_and_memory(client: httpx.AsyncClient) -> None:
+    await graphql(client, "query Nested { users { posts { author { name } } } }")
+
+    text = (await client.get("/metrics")).text
+
+    assert sum(samples(text, "db_statements_total").values()) >= 1
+    assert samples(text, "graphql_request_duration_seconds_count")[(("operation", "Nested"),)] >= 1
+    assert sum(samples(text, "worker_resident_memory_bytes").values()) > 10 * 1024 * 1024
+
+
+def test_operation_names_cannot_grow_the_metrics_without_bound() -> None:
+    labels = {operation_label(f"Invented{n}") for n in range(MAX_OPERATION_NAMES * 2)}
+
+    assert len(labels) <= MAX_OPERATION_NAMES + 1
+    assert operation_label("not a name; DROP") == "other"
+
+
+def test_three_workers_report_the_sum_of_what_each_served(database_url: str, tables: None) -> None:
+    requests = 30
+    with gunicorn(database_url, workers=3) as base:
+        # A new connection per request, so that the kernel spreads them over the workers.
+        for n in range(requests):
+            response = httpx.post(
+                f"{base}/graphql",
+                json={"query": "query Counted($n: Int) { users(limit: $n) { id } }", "variables": {"n": n + 1}},
+                headers={"connection": "close"},
+            )
+            assert response.status_code == 200
+        scrapes = [httpx.get(f"{base}/metrics", headers={"connection": "close"}).text for _ in range(6)]
+
+    for text in scrapes:  # whichever worker answered the scrape
+        counted = samples(text, "graphql_requests_total")
+        assert counted[(("operation", "Counted"), ("outcome", "ok"))] == requests
+        assert len(worker_pids(text)) == 3
