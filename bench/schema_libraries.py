@@ -4,7 +4,7 @@ Bakes the template twice (cache_backend=none, so every request runs the schema
 library), seeds both databases alike, starts both under their computed gunicorn
 config, and alternates wrk runs of the same queries against the two, so that
 whatever else the machine does hits both alike. It reuses each bake's own
-bench/cache_ratio.py to start the service and to run wrk. Needs wrk.
+bench/harness.py to start the service and to run wrk. Needs wrk.
 A benchmark, not a test: it prints, it asserts nothing.
 """
 
@@ -35,14 +35,14 @@ QUERIES = {
 
 
 def baked(library: str, into: Path) -> tuple[Path, ModuleType]:
-    """A seeded bake for `library`, and its own bench/cache_ratio.py loaded as a module."""
+    """A seeded bake for `library`, and its own bench/harness.py loaded as a module."""
     answers = {"schema_library": library, "cache_backend": "none", "cpu_cores": "2"}
     project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(into / library), extra_context=answers))
     env = {**os.environ, "PYTHONPATH": "src"}
     for step in (["alembic", "upgrade", "head"], ["-m", "graphql_service", "seed"]):
         command = [sys.executable, "-m", *step] if step[0] == "alembic" else [sys.executable, *step]
         subprocess.run(command, cwd=project, env=env, check=True, capture_output=True)
-    spec = importlib.util.spec_from_file_location(f"cache_ratio_{library}", project / "bench" / "cache_ratio.py")
+    spec = importlib.util.spec_from_file_location(f"harness_{library}", project / "bench" / "harness.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -63,7 +63,7 @@ def main() -> None:
         for library in LIBRARIES:
             project, bench = baked(library, Path(tmp))
             os.environ["PYTHONPATH"] = str(project / "src")  # read when the service starts
-            bases[library] = (services.enter_context(bench.service(None)), bench)
+            bases[library] = (services.enter_context(bench.service()).base, bench)
         print(f"{'query':>10} {'library':>10} {'req/s':>9} {'p99 ms':>8} errors")
         medians: dict[str, dict[str, float]] = {}
         for name, query in QUERIES.items():
@@ -73,9 +73,9 @@ def main() -> None:
             rates: dict[str, list[float]] = {library: [] for library in LIBRARIES}
             for _ in range(args.rounds):
                 for library, (base, bench) in bases.items():
-                    rate, p99, errors = bench.wrk(base + path, args.seconds, args.connections)
-                    rates[library].append(rate)
-                    print(f"{name:>10} {library:>10} {rate:9.1f} {p99:8.1f} {errors}")
+                    run = bench.wrk(base + path, args.seconds, args.connections)
+                    rates[library].append(run.rate)
+                    print(f"{name:>10} {library:>10} {run.rate:9.1f} {run.p99_ms:8.1f} {run.errors}")
             medians[name] = {library: statistics.median(found) for library, found in rates.items()}
 
     print("\nmedians (req/s)          ariadne  strawberry  strawberry/ariadne")
