@@ -1,4 +1,4 @@
-"""Command line: `python -m {{ cookiecutter.package_name }} serve|seed|schema`."""
+"""Command line: `python -m {{ cookiecutter.package_name }} serve|seed|schema|perf-check`."""
 
 from __future__ import annotations
 
@@ -29,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     seed.add_argument("--users", type=_count(1), default=100)
     seed.add_argument("--posts-per-user", type=_count(0), default=10)
     commands.add_parser("schema", help="print the schema the service serves, in SDL")
+    check = commands.add_parser("perf-check", help="verify the performance checklist against a running service")
+    check.add_argument("--url", help="check the service at this URL instead of starting one here")
+    check.add_argument("--requests", type=_count(50), default=500, help="requests for the cache and memory checks")
+    check.add_argument("--seconds", type=_count(1), default=5, help="length of the load run")
     args = parser.parse_args(argv)
 
     if args.command == "schema":
@@ -42,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 1
+
+    if args.command == "perf-check":
+        from .perf_check import run as perf_check
+
+        return perf_check(settings, args.url, args.requests, args.seconds)
 
     if args.command == "seed":
         from .seed import seed as run_seed

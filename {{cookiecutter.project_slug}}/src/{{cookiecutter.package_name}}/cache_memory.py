@@ -124,3 +124,7 @@ async def open_backend(settings: Settings) -> Backend | None:
             "invalidate this host's entries; generate the service with a cache shared by all instances, or none"
         )
     return MemoryBackend(settings)
+
+
+NAME = "memory"
+"""The backend's name, for reports."""

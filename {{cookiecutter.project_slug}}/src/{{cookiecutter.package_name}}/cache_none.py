@@ -16,3 +16,7 @@ def cleanup_host() -> None:
 
 async def open_backend(settings: Settings) -> Backend | None:
     return None
+
+
+NAME = "none"
+"""The backend's name, for reports."""

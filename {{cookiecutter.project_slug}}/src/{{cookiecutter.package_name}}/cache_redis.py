@@ -79,3 +79,7 @@ class RedisBackend:
 async def open_backend(settings: Settings) -> Backend | None:
     """A client that connects on first use, so a Redis that is down does not stop the start."""
     return RedisBackend(settings)
+
+
+NAME = "redis"
+"""The backend's name, for reports."""
