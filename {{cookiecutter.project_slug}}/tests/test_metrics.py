@@ -1,11 +1,18 @@
 """/metrics: what the service counts about itself, and the fleet's sum under gunicorn."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import httpx
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
-from {{ cookiecutter.package_name }}.monitoring import MAX_OPERATION_NAMES, operation_label
+from {{ cookiecutter.package_name }}.monitoring import MAX_OPERATION_NAMES, archive_dead_worker, operation_label
 
-from .conftest import graphql, gunicorn
+from .conftest import PROJECT, graphql, gunicorn
 
 
 def samples(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
@@ -78,3 +85,24 @@ def test_three_workers_report_the_sum_of_what_each_served(database_url: str, tab
         counted = samples(text, "graphql_requests_total")
         assert counted[(("operation", "Counted"), ("outcome", "ok"))] == requests
         assert len(worker_pids(text)) == 3
+
+
+def test_a_dead_workers_counts_are_kept_and_its_files_folded(tmp_path: Path) -> None:
+    """Three short-lived 'workers' count requests; each is archived when it exits."""
+    script = (
+        "from {{ cookiecutter.package_name }}.monitoring import GRAPHQL_REQUESTS, WORKER_RSS\n"
+        "GRAPHQL_REQUESTS.labels('Counted', 'ok').inc(5)\n"
+        "WORKER_RSS.set(1)\n"
+    )
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "PYTHONPATH": str(PROJECT / "src")}
+    for _ in range(3):
+        subprocess.run([sys.executable, "-c", script], env=env, check=True)
+    pids = sorted({path.stem.rpartition("_")[2] for path in tmp_path.glob("counter_*.db")})
+    for pid in pids:
+        archive_dead_worker(int(pid), tmp_path)
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(tmp_path))
+    text = generate_latest(registry).decode()
+    assert samples(text, "graphql_requests_total")[(("operation", "Counted"), ("outcome", "ok"))] == 15
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["counter_archive.db", "histogram_archive.db"]
