@@ -2,68 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
 import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
+from {{ cookiecutter.package_name }}.perf_check import Served, gunicorn
 
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass(frozen=True)
-class Service:
-    base: str
-    pid: int
-
-    def worker_rss_mb(self) -> list[float]:
-        """The resident memory of each gunicorn worker, in MB."""
-        children = psutil.Process(self.pid).children()
-        return sorted(child.memory_info().rss / 2**20 for child in children)
-
-
 @contextmanager
-def service(**env: str) -> Iterator[Service]:
-    """The service under gunicorn.conf.py with `env` added; yields it once it is ready.
-    Its log goes to a file (a pipe nobody reads would fill and stall the workers)."""
-    bind = f"127.0.0.1:{free_port()}"
-    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "{{ cookiecutter.package_name }}.app:create_app()"]
-    with tempfile.TemporaryFile("w+") as log:
-        server = subprocess.Popen(
-            command, cwd=PROJECT, env={**os.environ, **env, "BIND": bind}, stdout=log, stderr=subprocess.STDOUT
-        )
-        base = f"http://{bind}"
-        try:
-            for _ in range(150):
-                try:
-                    with urllib.request.urlopen(f"{base}/health/ready", timeout=1):
-                        break
-                except OSError:
-                    if server.poll() is not None:
-                        log.seek(0)
-                        raise SystemExit(log.read() or "the service did not start") from None
-                    time.sleep(0.2)
-            yield Service(base, server.pid)
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=30)
+def service(**env: str) -> Iterator[Served]:
+    """The service under gunicorn.conf.py with `env` added, as perf-check starts it."""
+    with gunicorn(PROJECT, **env) as served:
+        yield served
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,5 @@
 import os
-import signal
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -19,6 +15,7 @@ from starlette.types import Receive, Scope, Send
 
 from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.models import Base
+from {{ cookiecutter.package_name }}.perf_check import gunicorn as start_gunicorn
 from {{ cookiecutter.package_name }}.seed import seed
 from {{ cookiecutter.package_name }}.settings import Settings, load_settings
 
@@ -124,32 +121,12 @@ async def graphql(client: httpx.AsyncClient, query: str, **variables: Any) -> di
 @contextmanager
 def gunicorn(database_url: str, workers: int, **env: str) -> Iterator[str]:
     """The service under gunicorn.conf.py with `workers` workers; yields its base URL once ready."""
-    bind = f"127.0.0.1:{free_port()}"
-    environment = {**os.environ, "DATABASE_URL": database_url, "WEB_CONCURRENCY": str(workers), "BIND": bind}
-    environment.update({name.upper(): str(value) for name, value in cache_settings().items()})
-    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT / "src"), environment.get("PYTHONPATH")]))
-    environment.update(env)
-    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "{{ cookiecutter.package_name }}.app:create_app()"]
-    server = subprocess.Popen(command, cwd=PROJECT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://{bind}"
-    try:
-        deadline = time.monotonic() + 30
-        while not ready(base):
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise AssertionError(server.communicate()[0].decode())
-            time.sleep(0.2)
-        yield base
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.communicate(timeout=30)
-
-
-def ready(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/health/ready", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
+    settings = {name.upper(): str(value) for name, value in cache_settings().items()}
+    source = os.pathsep.join(filter(None, [str(PROJECT / "src"), os.environ.get("PYTHONPATH")]))
+    with start_gunicorn(
+        PROJECT, DATABASE_URL=database_url, WEB_CONCURRENCY=str(workers), PYTHONPATH=source, **settings, **env
+    ) as served:
+        yield served.base
 
 
 def free_port() -> int:

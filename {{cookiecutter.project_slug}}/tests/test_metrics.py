@@ -11,6 +11,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from {{ cookiecutter.package_name }}.monitoring import MAX_OPERATION_NAMES, archive_dead_worker, operation_label
+from {{ cookiecutter.package_name }}.perf_check import worker_pids
 
 from .conftest import PROJECT, graphql, gunicorn
 
@@ -24,16 +25,6 @@ def samples(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
                 labels = tuple(sorted((k, v) for k, v in sample.labels.items() if k != "pid"))
                 found[labels] = found.get(labels, 0) + sample.value
     return found
-
-
-def worker_pids(text: str) -> set[str]:
-    """The workers that report their memory: one `pid` label each."""
-    return {
-        sample.labels["pid"]
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == "worker_resident_memory_bytes"
-    }
 
 
 async def test_metrics_count_requests_by_operation_and_outcome(client: httpx.AsyncClient) -> None:

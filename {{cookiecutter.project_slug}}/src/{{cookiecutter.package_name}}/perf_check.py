@@ -64,10 +64,11 @@ class Served:
     pid: int | None  # the gunicorn master, when this process started it
     log: IO[str] | None
 
-    def worker_rss_mb(self) -> float | None:
+    def worker_rss_mb(self) -> list[float]:
+        """Each gunicorn worker's resident memory in MB; none known when not started here."""
         if self.pid is None:
-            return None
-        return sum(child.memory_info().rss for child in psutil.Process(self.pid).children()) / 2**20
+            return []
+        return sorted(child.memory_info().rss / 2**20 for child in psutil.Process(self.pid).children())
 
 
 @contextmanager
@@ -220,8 +221,8 @@ class Checker:
         samples: list[tuple[int, float]] = []
         for done in range(0, 6 * batch, batch):  # the first batch warms imports and caches up
             await asyncio.gather(*(self.query(NESTED, i % 50 + 1) for i in range(batch)))
-            rss = self.served.worker_rss_mb()
-            if rss is None:  # not started here: the service's own gauge, as of its last sample
+            rss = sum(self.served.worker_rss_mb())
+            if self.served.pid is None:  # not started here: the service's own gauge, as of its last sample
                 rss = metric(await self.metrics(), "worker_resident_memory_bytes") / 2**20
             if done:
                 samples.append((done, rss))
