@@ -9,6 +9,7 @@ numbers break the connection budget stops with one line. See PERFORMANCE.md.
 """
 
 import asyncio
+import atexit
 import os
 import shutil
 import sys
@@ -23,6 +24,15 @@ OWN_METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
 if OWN_METRICS_DIR:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="metrics-")
 METRICS_DIR = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+MASTER_PID = os.getpid()
+
+
+@atexit.register
+def _remove_own_metrics_dir() -> None:
+    """Also when this file is loaded without gunicorn's on_exit (a check, a crash at start)."""
+    if OWN_METRICS_DIR and os.getpid() == MASTER_PID:  # never from a worker: they exit first
+        shutil.rmtree(METRICS_DIR, ignore_errors=True)
+
 
 from {{ cookiecutter.package_name }}.cache_{{ cookiecutter.cache_backend }} import cleanup_host, prepare_host  # noqa: E402
 from {{ cookiecutter.package_name }}.db import verify_server  # noqa: E402
