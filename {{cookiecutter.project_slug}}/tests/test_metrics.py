@@ -7,10 +7,14 @@ from pathlib import Path
 
 import httpx
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
-from {{ cookiecutter.package_name }}.monitoring import MAX_OPERATION_NAMES, archive_dead_worker, operation_label
+from {{ cookiecutter.package_name }}.monitoring import (
+    MAX_OPERATION_NAMES,
+    WorkersCollector,
+    archive_dead_worker,
+    operation_label,
+)
 from {{ cookiecutter.package_name }}.perf_check import worker_pids
 
 from .conftest import PROJECT, graphql, gunicorn
@@ -92,8 +96,10 @@ def test_a_dead_workers_counts_are_kept_and_its_files_folded(tmp_path: Path) -> 
     for pid in pids:
         archive_dead_worker(int(pid), tmp_path)
 
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["counter_archive.db", "histogram_archive.db"]
+    (tmp_path / "counter_4242.db").touch()  # a worker caught creating its file (client_python#1199)
+
     registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=str(tmp_path))
+    registry.register(WorkersCollector(tmp_path))
     text = generate_latest(registry).decode()
     assert samples(text, "graphql_requests_total")[(("operation", "Counted"), ("outcome", "ok"))] == 15
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["counter_archive.db", "histogram_archive.db"]

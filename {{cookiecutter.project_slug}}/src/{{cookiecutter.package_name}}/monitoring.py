@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Iterable
+from contextlib import suppress
 from pathlib import Path
 
 from prometheus_client import (
@@ -21,8 +23,10 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.metrics_core import Metric
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -83,13 +87,30 @@ def metrics_directory() -> Path | None:
     return Path(directory) if directory else None
 
 
+class WorkersCollector(Collector):
+    """MultiProcessCollector's merge, passing over a file in the instant its worker has created
+    it empty, where prometheus-client would fail the whole scrape (client_python#1199)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def collect(self) -> Iterable[Metric]:
+        files = []
+        for path in self.directory.glob("*.db"):
+            with suppress(FileNotFoundError):  # a live gauge of a worker that has just exited
+                if path.stat().st_size:
+                    files.append(str(path))
+        merged: Iterable[Metric] = MultiProcessCollector.merge(files, accumulate=True)
+        return merged
+
+
 async def metrics(_: Request) -> Response:
     """GET /metrics: this process's metrics, or under gunicorn every worker's, merged."""
     registry = REGISTRY
     directory = metrics_directory()
     if directory is not None:
         registry = CollectorRegistry()
-        MultiProcessCollector(registry, path=str(directory))
+        registry.register(WorkersCollector(directory))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -107,7 +128,8 @@ def archive_dead_worker(pid: int, directory: Path) -> None:
     mark_process_dead(pid, str(directory))
     for kind in ("counter", "histogram"):
         dead = directory / f"{kind}_{pid}.db"
-        if not dead.exists():
+        if not dead.exists() or not dead.stat().st_size:  # empty: it died creating it
+            dead.unlink(missing_ok=True)
             continue
         # The file name makes MultiProcessCollector read it as one more process of this kind.
         archive = MmapedDict(str(directory / f"{kind}_archive.db"))
