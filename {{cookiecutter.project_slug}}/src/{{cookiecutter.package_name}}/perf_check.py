@@ -142,7 +142,7 @@ class Checker:
 
     async def query(self, query: str, n: int, miss: bool = False) -> httpx.Response:
         # An extra variable the operation ignores but the response cache's key includes: a sure
-        # miss, in this run and in any earlier one (a Redis cache outlives the service).
+        # miss, in this run and in any earlier one (a shared cache outlives the service).
         variables = {"n": n, "nonce": uuid.uuid4().hex} if miss else {"n": n}
         return await self.client.post("/graphql", json={"query": query, "variables": variables})
 
