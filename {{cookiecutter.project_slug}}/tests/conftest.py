@@ -1,5 +1,4 @@
 import os
-import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -127,11 +126,3 @@ def gunicorn(database_url: str, workers: int, **env: str) -> Iterator[str]:
         PROJECT, DATABASE_URL=database_url, WEB_CONCURRENCY=str(workers), PYTHONPATH=source, **settings, **env
     ) as served:
         yield served.base
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on, for a server a test starts."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port

@@ -10,9 +10,10 @@ import pytest
 from prometheus_client import REGISTRY
 
 from {{ cookiecutter.package_name }} import cache
+from {{ cookiecutter.package_name }}.perf_check import free_port
 from {{ cookiecutter.package_name }}.settings import Settings
 
-from .conftest import free_port, graphql, serve
+from .conftest import graphql, serve
 
 USERS = "{ users { name } }"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -73,7 +74,7 @@ class Served:
 def gunicorn(project: Path, **env: str) -> Iterator[Served]:
     """The service under the project's gunicorn.conf.py on a free port, until the block ends."""
     with tempfile.TemporaryFile("w+") as log:
-        port = _free_port()
+        port = free_port()
         command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", f"{__package__}.app:create_app()"]
         server = subprocess.Popen(
             command,
@@ -96,9 +97,8 @@ def gunicorn(project: Path, **env: str) -> Iterator[Served]:
             server.wait(timeout=30)
 
 
-def _free_port() -> int:
-    import socket
-
+def free_port() -> int:
+    """A loopback port nothing listens on."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
