@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO := build/demo
 
-.PHONY: help demo test lint bench-libraries clean
+.PHONY: help demo test lint bench bench-quick clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -28,8 +28,11 @@ lint: $(BIN)/.installed ## ruff and mypy on the template's own code (hooks, exte
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench-libraries: $(BIN)/.installed ## Ariadne vs Strawberry bakes, uncached req/s side by side (needs wrk)
-	$(BIN)/python bench/schema_libraries.py
+bench: $(BIN)/.installed ## generated services vs the guide's way and the ceilings; writes README's table (needs wrk)
+	$(BIN)/python bench/run.py
+
+bench-quick: $(BIN)/.installed ## the same in seconds, to see that it runs; figures mean nothing
+	$(BIN)/python bench/run.py --quick
 
 clean:
 	rm -rf $(VENV) build

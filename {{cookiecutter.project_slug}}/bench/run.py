@@ -27,7 +27,7 @@ def main() -> None:
     args = parser.parse_args()
     require_wrk()
 
-    print(f"{'query':>8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}  worker RSS (MB)")
+    print(f"{'query':>8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'wrk cores':>9}  worker RSS (MB)")
     with service() as cached, service(CACHE_TTL_SECONDS="0") as uncached:
         for name, query in QUERIES.items():
             target = cached if name == "cached" else uncached
@@ -35,7 +35,8 @@ def main() -> None:
             wrk(url, 2, args.connections)  # warm-up: imports, pools, the first cache entry
             run = wrk(url, args.seconds, args.connections)
             rss = ", ".join(f"{mb:.0f}" for mb in target.worker_rss_mb())
-            print(f"{name:>8} {run.rate:9.1f} {run.p50_ms:8.1f} {run.p99_ms:8.1f} {run.errors:>6}  {rss}")
+            figures = f"{run.rate:9.1f} {run.p50_ms:8.1f} {run.p99_ms:8.1f} {run.errors:>6} {run.generator_cpu:9.2f}"
+            print(f"{name:>8} {figures}  {rss}")
 
 
 if __name__ == "__main__":
