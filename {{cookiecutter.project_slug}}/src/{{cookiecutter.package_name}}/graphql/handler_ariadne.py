@@ -13,6 +13,7 @@ from ..settings import Settings
 from .context import RequestContext
 from .documents import DocumentCache, production_rules
 from .endpoint import Handler, prepared_document
+from .execution import FastExecutor
 from .schema_ariadne import make_schema
 
 
@@ -41,6 +42,7 @@ def make_handler(settings: Settings, documents: DocumentCache) -> Handler:
         query_parser=parse,
         query_validator=validate,
         execute_get_queries=True,
+        execution_context_class=FastExecutor,
         # Introspection is refused by graphql-core's rule, as with every schema library;
         # Ariadne's own switch would answer with other errors, and the endpoint shows no explorer.
         introspection=True,

@@ -9,8 +9,10 @@ instead of Strawberry's own steps, no `data` entry when execution never began
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from cross_web import HTTPException
+from graphql import GraphQLField
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
@@ -18,6 +20,8 @@ from strawberry import Schema
 from strawberry.asgi import GraphQL
 from strawberry.extensions import AddValidationRules, SchemaExtension
 from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types import ExecutionResult
@@ -27,10 +31,21 @@ from ..settings import Settings
 from .context import RequestContext
 from .documents import DocumentCache, production_rules
 from .endpoint import Handler, prepared_document
+from .execution import FastExecutor
 from .schema_strawberry import Mutation, Query
 
 STRAWBERRY_RULES = (MaybeNullValidationRule, OneOfInputValidationRule)
 """The rules Strawberry adds to the spec's when it validates a document itself."""
+
+
+class StrawberryFastExecutor(FastExecutor, StrawberryGraphQLCoreExecutionContext):
+    """execution.py's short path for Strawberry's fields without a resolver of their own."""
+
+    def plain_attribute(self, field: GraphQLField, name: str) -> str | None:
+        if not getattr(field.resolve, "_is_default", False):  # how Strawberry marks a plain attribute's resolver
+            return None
+        definition: Any = field.extensions[GraphQLCoreConverter.DEFINITION_BACKREF]
+        return str(definition.python_name)
 
 
 class SharedDocuments(SchemaExtension):
@@ -79,7 +94,7 @@ def make_schema(settings: Settings, documents: DocumentCache) -> Schema:
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [lambda: SharedDocuments(documents)]
     if rules := production_rules(settings):
         extensions.append(lambda: AddValidationRules(list(rules)))
-    return Schema(query=Query, mutation=Mutation, extensions=extensions)
+    return Schema(query=Query, mutation=Mutation, extensions=extensions, execution_context_class=StrawberryFastExecutor)
 
 
 def make_handler(settings: Settings, documents: DocumentCache) -> Handler:
