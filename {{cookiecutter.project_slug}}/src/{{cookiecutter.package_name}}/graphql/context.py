@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
 from ..cache import ResponseCache
-from .loaders import Loaders, Sessions
+from .loaders import Loaders
 
 
 @dataclass(frozen=True)
 class RequestContext:
     request: Request
-    sessions: Sessions
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    """For writes; reads go through `engine` and the loaders."""
     loaders: Loaders
     cache: ResponseCache
     tags: set[str] = field(default_factory=set)
@@ -21,11 +24,12 @@ class RequestContext:
 
     @classmethod
     def for_request(cls, request: Request) -> RequestContext:
-        sessions: Sessions = request.state.sessions
+        engine: AsyncEngine = request.state.engine
         return cls(
             request=request,
-            sessions=sessions,
-            loaders=Loaders(sessions),
+            engine=engine,
+            sessions=request.state.sessions,
+            loaders=Loaders(engine),
             cache=request.state.cache,
             tags=request.state.cache_tags,
         )

@@ -8,13 +8,14 @@ transaction commits and before the mutation answers (cache.py says why that orde
 from __future__ import annotations
 
 import re
+from typing import cast
 
 from graphql import GraphQLError
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..models import Post, User
 from .context import RequestContext
+from .loaders import USERS, PostRow, UserRow, fetch
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -40,7 +41,7 @@ def checked_text(field: str, value: str, max_length: int) -> str:
     return stripped
 
 
-async def list_users(context: RequestContext, limit: int | None, offset: int | None) -> list[User]:
+async def list_users(context: RequestContext, limit: int | None, offset: int | None) -> list[UserRow]:
     """A page of users by id; a null `limit` or `offset` means its default, as when left out."""
     limit = DEFAULT_LIMIT if limit is None else limit
     offset = 0 if offset is None else offset
@@ -49,30 +50,29 @@ async def list_users(context: RequestContext, limit: int | None, offset: int | N
     if offset < 0:
         raise bad_input(f"offset={offset} is out of range: use 0 or more")
     context.read("users")
-    async with context.sessions() as session:
-        return list(await session.scalars(select(User).order_by(User.id).limit(limit).offset(offset)))
+    return cast("list[UserRow]", await fetch(context.engine, USERS.order_by(User.id).limit(limit).offset(offset)))
 
 
-async def get_user(context: RequestContext, user_id: str) -> User | None:
+async def get_user(context: RequestContext, user_id: str) -> UserRow | None:
     user_key = parse_id(user_id, "user")
     context.read(f"user:{user_key}")
     return await context.loaders.user.load(user_key)
 
 
-async def posts_of(context: RequestContext, user: User) -> list[Post]:
+async def posts_of(context: RequestContext, user: UserRow) -> list[PostRow]:
     context.read("posts")
-    return await context.loaders.posts_by_user.load(user.id)
+    return await context.loaders.posts_by_user.load(user["id"])
 
 
-async def author_of(context: RequestContext, post: Post) -> User:
-    context.read(f"user:{post.user_id}")
-    author = await context.loaders.user.load(post.user_id)
+async def author_of(context: RequestContext, post: PostRow) -> UserRow:
+    context.read(f"user:{post['user_id']}")
+    author = await context.loaders.user.load(post["user_id"])
     if author is None:  # the foreign key forbids it; say so rather than answer a null author
-        raise GraphQLError(f"post {post.id} has no author: user {post.user_id} does not exist")
+        raise GraphQLError(f"post {post['id']} has no author: user {post['user_id']} does not exist")
     return author
 
 
-async def create_user(context: RequestContext, name: str, email: str) -> User:
+async def create_user(context: RequestContext, name: str, email: str) -> UserRow:
     user = User(name=checked_text("name", name, 200), email=checked_text("email", email, 320))
     if not EMAIL.match(user.email):
         raise bad_input(f"email={email!r} is not valid: use an address like name@example.com")
@@ -82,10 +82,10 @@ async def create_user(context: RequestContext, name: str, email: str) -> User:
     except IntegrityError:
         raise bad_input(f"email={user.email!r} is already taken: use another address") from None
     await context.wrote("users", f"user:{user.id}")
-    return user
+    return UserRow(id=user.id, name=user.name, email=user.email)
 
 
-async def create_post(context: RequestContext, user_id: str, title: str) -> Post:
+async def create_post(context: RequestContext, user_id: str, title: str) -> PostRow:
     author_id = parse_id(user_id, "user")
     post = Post(title=checked_text("title", title, 300), user_id=author_id)
     async with context.sessions.begin() as session:
@@ -93,4 +93,4 @@ async def create_post(context: RequestContext, user_id: str, title: str) -> Post
             raise bad_input(f"userId={user_id!r} is not valid: no user has this id")
         session.add(post)
     await context.wrote("posts")
-    return post
+    return PostRow(id=post.id, title=post.title, user_id=post.user_id)

@@ -8,9 +8,9 @@ from typing import Any
 from ariadne import MutationType, ObjectType, QueryType, load_schema_from_path, make_executable_schema
 from graphql import GraphQLResolveInfo, GraphQLSchema, print_schema
 
-from ..models import Post, User
 from . import operations
 from .context import RequestContext
+from .loaders import PostRow, UserRow
 
 query = QueryType()
 mutation = MutationType()
@@ -21,32 +21,32 @@ post = ObjectType("Post")
 @query.field("users")
 async def resolve_users(
     _: Any, info: GraphQLResolveInfo[RequestContext], limit: int | None, offset: int | None
-) -> list[User]:
+) -> list[UserRow]:
     return await operations.list_users(info.context, limit, offset)
 
 
 @query.field("user")
-async def resolve_user(_: Any, info: GraphQLResolveInfo[RequestContext], id: str) -> User | None:
+async def resolve_user(_: Any, info: GraphQLResolveInfo[RequestContext], id: str) -> UserRow | None:
     return await operations.get_user(info.context, id)
 
 
 @mutation.field("createUser")
-async def resolve_create_user(_: Any, info: GraphQLResolveInfo[RequestContext], name: str, email: str) -> User:
+async def resolve_create_user(_: Any, info: GraphQLResolveInfo[RequestContext], name: str, email: str) -> UserRow:
     return await operations.create_user(info.context, name, email)
 
 
 @mutation.field("createPost")
-async def resolve_create_post(_: Any, info: GraphQLResolveInfo[RequestContext], user_id: str, title: str) -> Post:
+async def resolve_create_post(_: Any, info: GraphQLResolveInfo[RequestContext], user_id: str, title: str) -> PostRow:
     return await operations.create_post(info.context, user_id, title)
 
 
 @user.field("posts")
-async def resolve_posts(parent: User, info: GraphQLResolveInfo[RequestContext]) -> list[Post]:
+async def resolve_posts(parent: UserRow, info: GraphQLResolveInfo[RequestContext]) -> list[PostRow]:
     return await operations.posts_of(info.context, parent)
 
 
 @post.field("author")
-async def resolve_author(parent: Post, info: GraphQLResolveInfo[RequestContext]) -> User:
+async def resolve_author(parent: PostRow, info: GraphQLResolveInfo[RequestContext]) -> UserRow:
     return await operations.author_of(info.context, parent)
 
 

@@ -1,7 +1,7 @@
 """The schema of schema.graphql, written code-first with Strawberry.
 
-The types wrap the ORM rows: each keeps its row (Private, so not in the schema)
-for the nested resolvers, which go through the same operations and DataLoaders
+The types wrap the rows operations.py answers: each keeps its row (Private, so not
+in the schema) for the nested resolvers, which go through the same operations and DataLoaders
 as every other schema library.
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import strawberry
 
-from .. import models
 from . import operations
 from .context import RequestContext
+from .loaders import PostRow, UserRow
 
 Info = strawberry.Info[RequestContext, None]
 
@@ -21,11 +21,11 @@ class User:
     id: strawberry.ID
     name: str
     email: str
-    row: strawberry.Private[models.User]
+    row: strawberry.Private[UserRow]
 
     @classmethod
-    def of(cls, row: models.User) -> User:
-        return cls(id=strawberry.ID(str(row.id)), name=row.name, email=row.email, row=row)
+    def of(cls, row: UserRow) -> User:
+        return cls(id=strawberry.ID(str(row["id"])), name=row["name"], email=row["email"], row=row)
 
     @strawberry.field
     async def posts(self, info: Info) -> list[Post]:
@@ -36,11 +36,11 @@ class User:
 class Post:
     id: strawberry.ID
     title: str
-    row: strawberry.Private[models.Post]
+    row: strawberry.Private[PostRow]
 
     @classmethod
-    def of(cls, row: models.Post) -> Post:
-        return cls(id=strawberry.ID(str(row.id)), title=row.title, row=row)
+    def of(cls, row: PostRow) -> Post:
+        return cls(id=strawberry.ID(str(row["id"])), title=row["title"], row=row)
 
     @strawberry.field
     async def author(self, info: Info) -> User:
