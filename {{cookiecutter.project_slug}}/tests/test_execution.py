@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from graphql import Executor, GraphQLSchema, build_schema, execute, parse
+from graphql.execution import MiddlewareManager
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -60,8 +61,10 @@ class Counting(FastExecutor):
         return super().build_resolve_info(*args, **kwargs)
 
 
-def answer(query: str, root: dict[str, Any], executor: type[Executor[Any]] | None) -> dict[str, Any]:
-    result = execute(SCHEMA, parse(query), root_value=root, executor_class=executor)
+def answer(
+    query: str, root: dict[str, Any], executor: type[Executor[Any]] | None, middleware: Any = None
+) -> dict[str, Any]:
+    result = execute(SCHEMA, parse(query), root_value=root, executor_class=executor, middleware=middleware)
     assert not asyncio.iscoroutine(result)
     return dict(result.formatted)  # type: ignore[union-attr]
 
@@ -82,3 +85,20 @@ def test_plain_fields_of_a_list_skip_graphql_cores_steps() -> None:
 
     assert data["rows"][99] == {"id": "99", "name": "row 99", "count": 99}
     assert Counting.built == 1  # `rows` itself; none of the 300 plain fields of its rows
+
+
+def test_a_middleware_sees_every_field_and_an_empty_one_changes_nothing() -> None:
+    root = {"rows": [{"id": n, "name": f"row {n}"} for n in range(10)]}
+    seen: list[str] = []
+
+    def spy(next_: Any, source: Any, info: Any, **args: Any) -> Any:
+        seen.append(info.field_name)
+        return next_(source, info, **args)
+
+    query = "{ rows { id name } }"
+    Counting.built = 0
+    answer(query, root, Counting, MiddlewareManager())
+    assert Counting.built == 1
+
+    assert answer(query, root, Counting, MiddlewareManager(spy)) == answer(query, root, None)
+    assert seen.count("name") == 10

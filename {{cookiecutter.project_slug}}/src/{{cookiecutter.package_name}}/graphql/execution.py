@@ -6,7 +6,8 @@ and leaf completion. Most fields of a list of rows are exactly that: a column re
 off the row and serialized. `FastExecutor` reads and serializes those in one
 step, and hands every other case to graphql-core unchanged: fields with a resolver or
 arguments, null values (so that a null in a non-null field is reported the standard
-way), values a scalar refuses, and everything when middleware is installed. The same
+way), values a scalar refuses, and everything when a middleware is installed (an
+empty manager, which Strawberry passes when no extension resolves fields, is none). The same
 document gives the same answer either way; tests/test_execution.py compares them.
 """
 
@@ -97,7 +98,7 @@ class FastExecutor(Executor[Any]):
     ) -> tuple[dict[str, Any], GroupedFieldSet]:
         """(the fields completed here, the ones left to graphql-core)."""
         read = _reader(source)
-        if read is None or self.middleware_manager:
+        if read is None or (self.middleware_manager is not None and self.middleware_manager.middlewares):
             return {}, grouped_field_set
         done: dict[str, Any] = {}
         rest: GroupedFieldSet = {}
