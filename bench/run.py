@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib.metadata
+import json
+import math
 import os
 import platform
 import re
@@ -40,7 +42,7 @@ Q1 = "{ users { id name } }"
 Q2 = "{ users { id name posts { id title } } }"
 COUNTED_REQUESTS = 10
 README = services.TEMPLATE / "README.md"
-BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+PERFORMANCE = next(services.TEMPLATE.glob("*cookiecutter.project_slug*/PERFORMANCE.md"))
 
 
 def graphql(query: str) -> str:
@@ -78,13 +80,13 @@ class Target:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1 round of 1 s runs: a smoke run, not figures")
+    parser.add_argument("--quick", action="store_true", help="1 round of 2 s runs: a smoke run, not figures")
     parser.add_argument("--seconds", type=float, default=5, help="length of each wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each target, interleaved")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     args = parser.parse_args()
     if args.quick:
-        args.seconds, args.rounds = 1, 1
+        args.seconds, args.rounds = 2, 1
     services.require_servers()
     cores = os.cpu_count() or 1
 
@@ -171,8 +173,9 @@ def main() -> None:
     report = Report(results, worker_results, targets, workers, args, cores)
     print(report.text())
     if not args.quick:
-        write_readme(report.markdown())
-        print(f"\nwritten into {README.relative_to(Path.cwd()) if README.is_relative_to(Path.cwd()) else README}")
+        write_between(README, "bench", report.markdown())
+        write_between(PERFORMANCE, "bench:workers", report.workers_markdown())
+        print(f"\nwritten into {README} and {PERFORMANCE}")
 
 
 def measure(
@@ -214,21 +217,27 @@ def count(targets: list[Target], results: list[Measured], by_target: dict[str, T
     """SQL statements per request, as PostgreSQL counts them: a target's queries one after another,
     each asked COUNTED_REQUESTS times, all targets at once, with the counters flushed in between."""
     passes = max(len(target.queries) for target in targets)
+    answers: dict[str, bytes] = {}  # every target must answer a query alike, or the comparison means nothing
     for index in range(passes):
         batch = [result for result in results if list(by_target[result.target].queries).index(result.label) == index]
-        batch = [result for result in batch if by_target[result.target].database]
+        databases = {result.target: by_target[result.target].database for result in batch}
+        counted = {target: database for target, database in databases.items() if database is not None}
         time.sleep(services.STATS_FLUSH_SECONDS)
-        before = {result.target: services.table_scans(by_target[result.target].database or "") for result in batch}
+        before = {target: services.table_scans(database) for target, database in counted.items()}
         with httpx.Client(timeout=30) as client:
             for result in batch:
                 for _ in range(COUNTED_REQUESTS):
                     response = client.get(url(by_target[result.target], result.path))
-                    if response.status_code != 200 or b'"errors"' in response.content:
-                        raise SystemExit(f"{result.target} answered {result.label} wrongly: {response.text[:500]}")
+                    first = answers.setdefault(result.label.split()[0], response.content)
+                    if response.status_code != 200 or json.loads(response.content) != json.loads(first):
+                        raise SystemExit(
+                            f"{result.target} answered {result.label} unlike the others: {response.text[:300]}"
+                        )
         time.sleep(services.STATS_FLUSH_SECONDS)
         for result in batch:
-            after = services.table_scans(by_target[result.target].database or "")
-            result.statements = (after - before[result.target]) / COUNTED_REQUESTS
+            if result.target in counted:
+                scans = services.table_scans(counted[result.target]) - before[result.target]
+                result.statements = scans / COUNTED_REQUESTS
 
 
 @dataclass
@@ -266,7 +275,8 @@ class Report:
         return next(m for m in results or self.results if m.target.startswith(target) and m.label == label)
 
     def ratio(self, what: str, first: Measured, second: Measured, goal: float) -> Check:
-        return Check(what, first.median("rate") / second.median("rate"), goal)
+        rate = second.median("rate")
+        return Check(what, first.median("rate") / rate if rate else math.nan, goal)
 
     def checks(self) -> list[Check]:
         ours, guide, tuned = "generated postgresql+none+ariadne", "guide-style Ariadne", "hand-tuned Ariadne"
@@ -403,6 +413,25 @@ class Report:
         lines += [f"- {check.line()}" for check in self.checks()]
         return "\n".join(lines)
 
+    def workers_markdown(self) -> str:
+        """The worker-count experiment, for the generated PERFORMANCE.md."""
+        lines = [
+            "| workers | req/s | p50 ms | p99 ms | errors | RSS MB, all workers | server cores |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for m in self.workers:
+            rss = sum(self.rss[m.target])
+            lines.append(
+                f"| {m.target.split()[0]} | {m.median('rate'):,.0f} | {m.median('p50_ms'):.1f} | "
+                f"{m.median('p99_ms'):.1f} | {m.errors} | {rss:.0f} | {statistics.median(m.server_cores):.2f} |"
+            )
+        lines += [
+            "",
+            f"{self.cores} cores, {cpu_model()}; medians of {self.args.rounds} runs of {self.args.seconds:g} s, "
+            f"wrk 1 thread, {self.args.connections} connections; {datetime.date.today().isoformat()}.",
+        ]
+        return "\n".join(lines)
+
     def setup(self) -> str:
         versions = ", ".join(
             f"{name} {importlib.metadata.version(name)}"
@@ -441,10 +470,12 @@ def memory_gib() -> float:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
 
 
-def write_readme(markdown: str) -> None:
-    text = README.read_text()
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    README.write_text(text[:start] + "\n" + markdown + "\n" + text[end:])
+def write_between(path: Path, marker: str, markdown: str) -> None:
+    """Replace what lies between `<!-- marker:begin -->` and `<!-- marker:end -->` in `path`."""
+    text = path.read_text()
+    begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
+    start, stop = text.index(begin) + len(begin), text.index(end)
+    path.write_text(text[:start] + "\n" + markdown + "\n" + text[stop:])
 
 
 if __name__ == "__main__":
