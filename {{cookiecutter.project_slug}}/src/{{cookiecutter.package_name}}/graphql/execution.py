@@ -7,7 +7,7 @@ off the row and serialized. `FastExecutor` reads and serializes those in one
 step, and hands every other case to graphql-core unchanged: fields with a resolver or
 arguments, null values (so that a null in a non-null field is reported the standard
 way), values a scalar refuses, and everything when a middleware is installed (an
-empty manager, which Strawberry passes when no extension resolves fields, is none). The same
+empty manager, which a schema library may pass on every request, is none). The same
 document gives the same answer either way; tests/test_execution.py compares them.
 """
 
