@@ -65,7 +65,6 @@ class FastExecutor(Executor[Any]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.is_awaitable = is_awaitable
-        self._plans: dict[tuple[str, str], Plan] = {}
         self._selections: dict[int, tuple[GroupedFieldSet, list[Step]]] = {}
 
     def plain_attribute(self, field: GraphQLField, name: str) -> str | None:
@@ -74,16 +73,14 @@ class FastExecutor(Executor[Any]):
 
     def _plan(self, parent_type: GraphQLObjectType, details: FieldDetailsList) -> Plan:
         node = details[0].node
-        key = (parent_type.name, node.name.value)
-        if key not in self._plans:
-            field = self.schema.get_field(parent_type, node.name.value)
-            leaf = get_nullable_type(field.type) if field is not None else None
-            attribute = self.plain_attribute(field, node.name.value) if field is not None else None
-            if field is None or field.args or attribute is None or not is_leaf_type(leaf):
-                self._plans[key] = None
-            else:
-                self._plans[key] = (attribute, SERIALIZE.get(leaf, leaf.serialize))
-        return None if node.arguments else self._plans[key]
+        field = self.schema.get_field(parent_type, node.name.value)
+        if field is None or field.args or node.arguments:
+            return None
+        attribute = self.plain_attribute(field, node.name.value)
+        leaf = get_nullable_type(field.type)
+        if attribute is None or not is_leaf_type(leaf):
+            return None
+        return (attribute, SERIALIZE.get(leaf, leaf.serialize))
 
     def _plans_for(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> list[Step]:
         """Each field's plan, once per selection: graphql-core keeps each grouped set for the request."""
