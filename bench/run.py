@@ -59,6 +59,7 @@ class Measured:
     runs: list[Any] = field(default_factory=list)
     server_cores: list[float] = field(default_factory=list)
     statements: float | None = None
+    rss: list[float] = field(default_factory=list)  # of the target's workers, after all its runs
 
     def median(self, name: str) -> float:
         return float(statistics.median(getattr(run, name) for run in self.runs))
@@ -75,7 +76,6 @@ class Target:
     queries: dict[str, str]  # label: path
     database: str | None = None  # its own PostgreSQL database, whose statements are counted
     service: Service | None = None
-    rss: list[float] = field(default_factory=list)
 
 
 def main() -> None:
@@ -107,8 +107,7 @@ def main() -> None:
         wrk = services.bake_harness(bakes["sqlite+memory+ariadne"]).wrk
         databases.seeded(bakes["postgresql+none+ariadne"])
         sqlite = f"sqlite+aiosqlite:///{bakes['sqlite+memory+ariadne']}/bench.db"
-        services.in_project(bakes["sqlite+memory+ariadne"], "-m", "alembic", "upgrade", "head", DATABASE_URL=sqlite)
-        services.in_project(bakes["sqlite+memory+ariadne"], "-m", services.PACKAGE, "seed", DATABASE_URL=sqlite)
+        services.migrate_and_seed(bakes["sqlite+memory+ariadne"], sqlite)
 
         def bake_env(combination: str, **env: str) -> dict[str, str]:
             """Every generated target alike: one worker, the baselines' 10 connections, its own keys."""
@@ -170,7 +169,7 @@ def main() -> None:
         ]
         worker_results = measure(workers, wrk, args, count_statements=False)
 
-    report = Report(results, worker_results, targets, workers, args, cores)
+    report = Report(results, worker_results, args, cores)
     print(report.text())
     if not args.quick:
         write_between(README, "bench", report.markdown())
@@ -202,9 +201,9 @@ def measure(
                 )
                 result.server_cores.append((service.cpu_seconds() - before) / args.seconds)
                 print(f"  {result.target} | {result.label}: {result.runs[-1].rate:.0f} req/s", file=sys.stderr)
-        for target in targets:
-            assert target.service is not None
-            target.rss = target.service.worker_rss_mb()
+        rss = {target.name: target.service.worker_rss_mb() for target in targets if target.service is not None}
+        for result in results:
+            result.rss = rss[result.target]
     return results
 
 
@@ -259,20 +258,11 @@ class Check:
 
 
 class Report:
-    def __init__(
-        self,
-        results: list[Measured],
-        workers: list[Measured],
-        targets: list[Target],
-        worker_targets: list[Target],
-        args: argparse.Namespace,
-        cores: int,
-    ) -> None:
+    def __init__(self, results: list[Measured], workers: list[Measured], args: argparse.Namespace, cores: int) -> None:
         self.results, self.workers, self.args, self.cores = results, workers, args, cores
-        self.rss = {target.name: target.rss for target in [*targets, *worker_targets]}
 
-    def get(self, target: str, label: str, results: list[Measured] | None = None) -> Measured:
-        return next(m for m in results or self.results if m.target.startswith(target) and m.label == label)
+    def get(self, target: str, label: str) -> Measured:
+        return next(m for m in self.results if m.target.startswith(target) and m.label == label)
 
     def ratio(self, what: str, first: Measured, second: Measured, goal: float) -> Check:
         rate = second.median("rate")
@@ -357,7 +347,7 @@ class Report:
         rows = []
         for m in results:
             statements = "—" if m.statements is None else f"{m.statements:g}"
-            rss = "/".join(f"{mb:.0f}" for mb in self.rss[m.target])
+            rss = "/".join(f"{mb:.0f}" for mb in m.rss)
             rows.append(
                 [
                     m.target,
@@ -420,7 +410,7 @@ class Report:
             "|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for m in self.workers:
-            rss = sum(self.rss[m.target])
+            rss = sum(m.rss)
             lines.append(
                 f"| {m.target.split()[0]} | {m.median('rate'):,.0f} | {m.median('p50_ms'):.1f} | "
                 f"{m.median('p99_ms'):.1f} | {m.errors} | {rss:.0f} | {statistics.median(m.server_cores):.2f} |"

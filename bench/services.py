@@ -125,6 +125,13 @@ def in_project(project: Path, *command: str, **env: str) -> None:
         raise SystemExit(f"{' '.join(command)} failed in {project}:\n{done.stdout}{done.stderr}")
 
 
+def migrate_and_seed(project: Path, url: str) -> None:
+    """The bake's migrations and seed command on the database at `url`: 100 users x 10 posts."""
+    in_project(project, "-m", "alembic", "upgrade", "head", DATABASE_URL=url)
+    counts = ["--users", str(USERS), "--posts-per-user", str(POSTS_PER_USER)]
+    in_project(project, "-m", PACKAGE, "seed", *counts, DATABASE_URL=url)
+
+
 def require_servers() -> None:
     """PostgreSQL and Redis answer, or one line says which does not and how to start it."""
     if shutil.which("wrk") is None:
@@ -163,12 +170,9 @@ class Databases:
         self.names: list[str] = []
 
     def seeded(self, project: Path) -> None:
-        """The seed database: a PostgreSQL bake's migrations and seed command, 100 users x 10 posts."""
+        """The seed database, by a PostgreSQL bake's own migrations and seed command."""
         self._create(self.seed)
-        url = database_url(self.seed, "postgresql+asyncpg")
-        in_project(project, "-m", "alembic", "upgrade", "head", DATABASE_URL=url)
-        counts = ["--users", str(USERS), "--posts-per-user", str(POSTS_PER_USER)]
-        in_project(project, "-m", PACKAGE, "seed", *counts, DATABASE_URL=url)
+        migrate_and_seed(project, database_url(self.seed, "postgresql+asyncpg"))
 
     def clone(self, target: str) -> str:
         """A copy of the seed database for `target`; its SQLAlchemy URL."""
