@@ -1,6 +1,7 @@
 import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,12 +68,19 @@ async def tables(database_url: str) -> None:
     await engine.dispose()
 
 
+@dataclass
+class Served:
+    client: httpx.AsyncClient
+    state: dict[str, Any]
+    """What the lifespan yielded: the engine, the cache..."""
+
+
 @asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def serve_app(settings: Settings) -> AsyncIterator[Served]:
     """One instance of the service, its lifespan running, driven over HTTP."""
     app = create_app(settings)
     async with LifespanManager(app) as manager:
-        state = manager._state  # what the lifespan yielded
+        state = manager._state
 
         async def one_request(scope: Scope, receive: Receive, send: Send) -> None:
             # A copy of the lifespan state for each request, as uvicorn makes it:
@@ -81,7 +89,13 @@ async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
         transport = httpx.ASGITransport(app=one_request)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
+            yield Served(client, state)
+
+
+@asynccontextmanager
+async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with serve_app(settings) as served:
+        yield served.client
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
@@ -16,6 +17,7 @@ from .db import make_engine, make_sessions, verify_server
 from .graphql.documents import DocumentCache
 from .graphql.endpoint import GraphQLEndpoint
 from .graphql.handler_{{ cookiecutter.schema_library }} import make_handler
+from .guard import GuardRequests, http_error
 from .health import live, ready
 from .memory import monitor_memory
 from .monitoring import metrics
@@ -27,7 +29,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """Build the app; nothing connects until the lifespan starts (in each worker, after the fork)."""
     settings = settings or load_settings()
     documents = DocumentCache()
-    graphql = GraphQLEndpoint(make_handler(settings, documents), documents, explorer=not settings.production)
+    graphql = GraphQLEndpoint(
+        make_handler(settings, documents),
+        documents,
+        explorer=not settings.production,
+        timeout=settings.request_timeout_seconds,
+    )
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -48,6 +55,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/health/ready", ready),
             Route("/metrics", metrics),
         ],
-        middleware=[Middleware(ObserveRequests)],
+        # ObserveRequests outermost: it logs and counts whatever GuardRequests answers.
+        middleware=[Middleware(ObserveRequests), Middleware(GuardRequests, max_body_bytes=settings.max_body_bytes)],
+        exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )

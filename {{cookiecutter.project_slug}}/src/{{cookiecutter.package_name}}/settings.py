@@ -32,6 +32,13 @@ class Settings(BaseSettings):
 
     cache_ttl_seconds: int = Field(60, ge=0)
 
+    # Abuse limits (see graphql/limits.py and guard.py)
+    request_timeout_seconds: PositiveFloat = 10.0
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    graphql_max_depth: int = Field(10, ge=2)
+    graphql_max_aliases: int = Field(30, ge=0)
+    graphql_max_cost: int = Field(100_000, ge=100)
+
     memory_warn_mb: int = Field({{ cookiecutter.memory_warn_mb | int }}, ge=64)
     memory_check_seconds: PositiveFloat = 30.0
     tracemalloc: bool = False

@@ -23,6 +23,7 @@ from graphql import (
 
 from ..monitoring import DOCUMENT_CACHE
 from ..settings import Settings
+from .limits import limits_rule
 
 MAX_QUERY_LENGTH = 20_000
 """Characters in one query text; real queries are a few hundred to a few thousand."""
@@ -32,9 +33,13 @@ CACHED_TEXT = 2_000_000
 """Characters of query text each cache holds at most, whatever the number of entries."""
 
 
-def production_rules(settings: Settings) -> tuple[type[ASTValidationRule], ...]:
-    """The validation rules added to the spec's in production: no introspection."""
-    return (NoSchemaIntrospectionCustomRule,) if settings.production else ()
+def service_rules(settings: Settings) -> tuple[type[ASTValidationRule], ...]:
+    """The validation rules added to the spec's: the limits, and no introspection in production.
+
+    Call it once per app: the classes it returns are part of the validation cache's keys.
+    """
+    introspection = (NoSchemaIntrospectionCustomRule,) if settings.production else ()
+    return (limits_rule(settings), *introspection)
 
 
 ValidationKey = tuple[str, tuple[type[ASTValidationRule], ...], int | None]

@@ -8,6 +8,10 @@ response does; concurrent misses for one key in a worker compute it once. On a
 miss the endpoint parses the text (once per text, in DocumentCache), picks the
 operation and refuses a mutation sent by GET; the library's handler then reuses
 that document through `prepared_document` and never parses it again.
+
+Whatever happens inside, the answer is JSON: a request that runs longer than
+REQUEST_TIMEOUT_SECONDS is cancelled (a mutation's transaction rolls back) and
+answered 503, and so is one whose errors say the database cannot serve now.
 """
 
 from __future__ import annotations
@@ -33,8 +37,10 @@ from starlette.responses import JSONResponse, Response
 from ..cache import ResponseCache, auth_scope, response_key
 from ..monitoring import RESPONSE_CACHE
 from .documents import DocumentCache
+from .errors import RETRY_AFTER_SECONDS, UNAVAILABLE
 
 Handler = Callable[[Request], Awaitable[Response]]
+UNAVAILABLE_CODE = f'"{UNAVAILABLE}"'.encode()
 SHOWN = 60
 """Characters of a bad value an error message repeats: enough to recognise it."""
 
@@ -158,10 +164,11 @@ class _Flight:
 
 
 class GraphQLEndpoint:
-    def __init__(self, handle: Handler, documents: DocumentCache, explorer: bool) -> None:
+    def __init__(self, handle: Handler, documents: DocumentCache, explorer: bool, timeout: float) -> None:
         self._handle = handle
         self._documents = documents
         self._explorer = explorer
+        self._timeout = timeout
         self._flights: dict[str, _Flight] = {}
 
     async def handle(self, request: Request) -> Response:
@@ -173,8 +180,23 @@ class GraphQLEndpoint:
         except Refusal as refusal:
             return refusal.response()
         request.state.operation_name = operation.label if operation else None
-        response = await self._respond(request, operation)
+        try:
+            async with asyncio.timeout(self._timeout) as deadline:
+                response = await self._respond(request, operation)
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            request.state.outcome = "timeout"
+            return Refusal.because(
+                f"the request did not finish within REQUEST_TIMEOUT_SECONDS={self._timeout:g}: "
+                "ask for less (fewer fields, a smaller limit) or retry later",
+                503,
+                {"Retry-After": str(RETRY_AFTER_SECONDS)},
+            ).response()
         failed = response.status_code >= 400 or b'"errors":' in response.body
+        if failed and UNAVAILABLE_CODE in response.body:  # errors.py found the database unable to serve
+            response.status_code = 503
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         request.state.outcome = "error" if failed else "ok"
         return response
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from typing import Any
 
@@ -11,10 +12,16 @@ from starlette.requests import Request
 
 from ..settings import Settings
 from .context import RequestContext
-from .documents import DocumentCache, production_rules
+from .documents import DocumentCache, service_rules
 from .endpoint import Handler, prepared_document
+from .errors import format_error
 from .execution import FastExecutor
 from .schema_ariadne import make_schema
+
+UNLOGGED = logging.Logger(f"{__name__}.unlogged", level=logging.CRITICAL + 1)
+"""Where Ariadne's own error lines go: nowhere. It logs every error, bad input included, with a
+traceback; errors.format_error logs the faults, once each, with the id the client gets. A logger
+outside logging's tree, so that no logging configuration can turn it back on."""
 
 
 def make_handler(settings: Settings, documents: DocumentCache) -> Handler:
@@ -46,6 +53,8 @@ def make_handler(settings: Settings, documents: DocumentCache) -> Handler:
         # Introspection is refused by graphql-core's rule, as with every schema library;
         # Ariadne's own switch would answer with other errors, and the endpoint shows no explorer.
         introspection=True,
-        validation_rules=list(production_rules(settings)),
+        validation_rules=list(service_rules(settings)),
+        error_formatter=lambda error, _debug: dict(format_error(error, settings.production)),
+        logger=UNLOGGED,
     )
     return graphql.handle_request

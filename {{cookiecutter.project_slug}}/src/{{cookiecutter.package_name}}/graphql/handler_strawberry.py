@@ -3,7 +3,8 @@
 Strawberry's view is adapted to the HTTP contract the service keeps whatever its
 schema library: the endpoint's parsed document and the shared validation cache
 instead of Strawberry's own steps, no `data` entry when execution never began
-(as the GraphQL spec says), 400 when there is no data, and JSON errors only.
+(as the GraphQL spec says), 400 when there is no data, JSON errors only, and
+faults logged and masked by errors.py.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from cross_web import HTTPException
-from graphql import GraphQLField
+from graphql import GraphQLError, GraphQLField
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
@@ -24,13 +25,14 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
-from strawberry.types import ExecutionResult
+from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
 from ..settings import Settings
 from .context import RequestContext
-from .documents import DocumentCache, production_rules
+from .documents import DocumentCache, service_rules
 from .endpoint import Handler, prepared_document
+from .errors import format_error
 from .execution import FastExecutor
 from .schema_strawberry import Mutation, Query
 
@@ -75,10 +77,16 @@ class StrawberryGraphQL(GraphQL[RequestContext, None]):
         assert isinstance(request, Request)  # no subscriptions: HTTP only
         return RequestContext.for_request(request)
 
+    def __init__(self, schema: Schema, settings: Settings) -> None:
+        super().__init__(schema, graphql_ide=None if settings.production else "graphiql")
+        self.production = settings.production
+
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         answer = process_result(result)
         if isinstance(result, PreExecutionError):
             answer.pop("data", None)
+        if result.errors:
+            answer["errors"] = [format_error(error, self.production) for error in result.errors]
         return answer
 
     def create_response(
@@ -90,16 +98,26 @@ class StrawberryGraphQL(GraphQL[RequestContext, None]):
         return response
 
 
+class ServiceSchema(Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        """Nothing: Strawberry would log every error, bad input included, with a traceback;
+        errors.format_error logs the faults, once each, with the id the client gets."""
+
+
 def make_schema(settings: Settings, documents: DocumentCache) -> Schema:
-    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [lambda: SharedDocuments(documents)]
-    if rules := production_rules(settings):
-        extensions.append(lambda: AddValidationRules(list(rules)))
-    return Schema(query=Query, mutation=Mutation, extensions=extensions, execution_context_class=StrawberryFastExecutor)
+    rules = list(service_rules(settings))
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+        lambda: SharedDocuments(documents),
+        lambda: AddValidationRules(rules),
+    ]
+    return ServiceSchema(
+        query=Query, mutation=Mutation, extensions=extensions, execution_context_class=StrawberryFastExecutor
+    )
 
 
 def make_handler(settings: Settings, documents: DocumentCache) -> Handler:
     """Queries by POST (JSON) and by GET `?query=`; no introspection or explorer in production."""
-    view = StrawberryGraphQL(make_schema(settings, documents), graphql_ide=None if settings.production else "graphiql")
+    view = StrawberryGraphQL(make_schema(settings, documents), settings)
 
     async def handle(request: Request) -> Response:
         try:

@@ -1,0 +1,160 @@
+"""How much one GraphQL operation may ask for: depth, aliases and an estimated cost.
+
+A document of a few hundred characters can ask for millions of values: lists in
+lists (`users { posts { author { posts { ... } } } }`), or one costly field asked
+again and again under aliases. The parser's limits (documents.py) bound the text;
+this rule bounds what the text asks for. It is a validation rule, so it runs once
+per query text (DocumentCache remembers the verdict) and refuses before anything
+executes, with a GraphQL error that names the measure and the limit.
+
+The measures, per operation, through fragments:
+- depth: how deeply selections nest; `{ users { id } }` is 2.
+- aliases: how many fields carry an alias.
+- cost: an estimate of the values the answer holds. A field costs 1 for each
+  object it is asked of; a list field multiplies what is below it by its items:
+  its `limit` argument when given as a literal, else the variable's default, else
+  the most the argument allows; the argument's own default when left out; and
+  ESTIMATED_LIST_ITEMS for a list with no `limit` (a user's posts).
+Introspection (`__schema`, `__type`) is left out of all three: its depth is the
+type system's, and production refuses it anyway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    ASTValidationRule,
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationContext,
+    VariableNode,
+    get_named_type,
+    get_nullable_type,
+)
+
+from ..settings import Settings
+from .operations import MAX_LIMIT
+
+ESTIMATED_LIST_ITEMS = 10
+"""Items assumed for a list field without a `limit` argument."""
+
+
+@dataclass
+class Measures:
+    depth: int = 0
+    aliases: int = 0
+    cost: int = 0
+
+
+class _Walk:
+    """One operation's measures, found by walking its selections with the schema's types."""
+
+    def __init__(self, context: ValidationContext, operation: OperationDefinitionNode) -> None:
+        self.context = context
+        self.defaults = {
+            definition.variable.name.value: definition.default_value
+            for definition in operation.variable_definitions or ()
+        }
+        self.measures = Measures()
+
+    def selections(self, selection_set: SelectionSetNode, parent: GraphQLNamedType | None, objects: int) -> int:
+        """Walk a selection set asked of `objects` objects; its depth below this level."""
+        return self._walk(selection_set, parent, objects, frozenset())
+
+    def _walk(
+        self, selection_set: SelectionSetNode, parent: GraphQLNamedType | None, objects: int, seen: frozenset[str]
+    ) -> int:
+        depth = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                depth = max(depth, self._field(selection, parent, objects, seen))
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                inner = self.context.schema.get_type(condition.name.value) if condition else parent
+                depth = max(depth, self._walk(selection.selection_set, inner, objects, seen))
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.context.get_fragment(name)
+                if fragment is None or name in seen:  # unknown or cyclic: other rules say so
+                    continue
+                inner = self.context.schema.get_type(fragment.type_condition.name.value)
+                depth = max(depth, self._walk(fragment.selection_set, inner, objects, seen | {name}))
+        return depth
+
+    def _field(self, node: FieldNode, parent: GraphQLNamedType | None, objects: int, seen: frozenset[str]) -> int:
+        name = node.name.value
+        if name.startswith("__") and name != "__typename":
+            return 0
+        if node.alias is not None:
+            self.measures.aliases += 1
+        self.measures.cost += objects
+        field = parent.fields.get(name) if isinstance(parent, GraphQLObjectType) else None
+        if node.selection_set is None or field is None:
+            return 1
+        items = objects * self._items(node, field.type, field.args.get("limit"))
+        return 1 + self._walk(node.selection_set, get_named_type(field.type), items, seen)
+
+    def _items(self, node: FieldNode, type_: Any, limit: Any) -> int:
+        """Items a field's list holds at most (1 for a field that is no list)."""
+        if not isinstance(get_nullable_type(type_), GraphQLList):
+            return 1
+        if limit is None:
+            return ESTIMATED_LIST_ITEMS
+        value = next((argument.value for argument in node.arguments or () if argument.name.value == "limit"), None)
+        if isinstance(value, VariableNode):
+            value = self.defaults.get(value.name.value)
+            if value is None:
+                return MAX_LIMIT
+        if isinstance(value, IntValueNode):
+            return max(int(value.value), 0)
+        if value is None and isinstance(limit.default_value, int):
+            return limit.default_value
+        return MAX_LIMIT  # a null or a wrong type: other rules and the resolver refuse it
+
+
+def limits_rule(settings: Settings) -> type[ASTValidationRule]:
+    """A validation rule that refuses operations beyond the settings' limits.
+
+    Made once per app: DocumentCache keys its verdicts by the rule classes.
+    """
+    max_depth = settings.graphql_max_depth
+    max_aliases = settings.graphql_max_aliases
+    max_cost = settings.graphql_max_cost
+
+    class QueryLimits(ASTValidationRule):
+        def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
+            context = self.context
+            assert isinstance(context, ValidationContext)  # a rule that reads types runs with the schema
+            walk = _Walk(context, node)
+            root = context.schema.get_root_type(node.operation)
+            walk.measures.depth = walk.selections(node.selection_set, root, 1)
+            measures = walk.measures
+            label = f"operation {node.name.value!r}" if node.name else "the operation"
+            if measures.depth > max_depth:
+                self.report_error(
+                    GraphQLError(f"{label} nests {measures.depth} levels deep: at most {max_depth} are allowed", node)
+                )
+            if measures.aliases > max_aliases:
+                self.report_error(
+                    GraphQLError(f"{label} uses {measures.aliases} aliases: at most {max_aliases} are allowed", node)
+                )
+            if measures.cost > max_cost:
+                self.report_error(
+                    GraphQLError(
+                        f"{label} may return about {measures.cost:,} values: at most {max_cost:,} are allowed; "
+                        "ask for fewer fields or a smaller `limit`",
+                        node,
+                    )
+                )
+
+    return QueryLimits

@@ -1,0 +1,94 @@
+"""Every answer is JSON, whatever goes wrong: a body too large, a path or method
+that does not exist, or a fault no other code caught.
+
+A pure ASGI middleware, inside ObserveRequests (which then logs and counts the
+answer it gives). It counts the body as it arrives, so a client cannot make a
+worker hold more than MAX_BODY_BYTES, whatever Content-Length says or leaves out.
+A fault is logged once with its traceback under an id, and the client gets the
+id and never the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .graphql.errors import INTERNAL, new_error_id
+
+log = logging.getLogger(__name__)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def too_large(max_bytes: int) -> JSONResponse:
+    message = f"the request body is larger than MAX_BODY_BYTES={max_bytes}: send a smaller one"
+    return JSONResponse({"errors": [{"message": message}]}, 413, {"Connection": "close"})
+
+
+class GuardRequests:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length", b"")  # the server has checked its syntax
+        if length.isdigit() and int(length) > self.max_body_bytes:
+            await too_large(self.max_body_bytes)(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def counted_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_body_bytes:
+                raise BodyTooLarge
+            return message
+
+        async def noted_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, noted_send)
+        except BodyTooLarge:
+            if not started:
+                await too_large(self.max_body_bytes)(scope, receive, send)
+        except Exception as exc:  # a fault anywhere still gets a JSON answer (it is re-raised if too late)
+            error_id = new_error_id()
+            log.error(
+                "fault %s in %s %s: %s",
+                error_id,
+                scope["method"],
+                scope["path"],
+                type(exc).__name__,
+                exc_info=exc,
+                extra={"error_id": error_id, "code": INTERNAL},
+            )
+            if started:
+                raise  # too late for an answer: the server closes the connection
+            message = f"internal error [error id {error_id}]"
+            error = {"message": message, "extensions": {"code": INTERNAL, "id": error_id}}
+            await JSONResponse({"errors": [error]}, 500)(scope, receive, send)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's 404 and 405 (and any HTTPException) as JSON rather than plain text."""
+    assert isinstance(exc, HTTPException)
+    message = exc.detail
+    if exc.status_code == 404:
+        message = f"{request.url.path} does not exist: the service answers /graphql, /health/... and /metrics"
+    elif exc.status_code == 405 and exc.headers:
+        message = f"{request.method} is not accepted by {request.url.path}: use {exc.headers['Allow']}"
+    return JSONResponse({"errors": [{"message": message}]}, exc.status_code, exc.headers)
