@@ -7,8 +7,11 @@ With CI set, a server that does not answer fails the run instead of skipping it.
 import asyncio
 import os
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
+import shutil
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,8 @@ from sqlalchemy import make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
+
+from {{ cookiecutter.package_name }}.perf_check import free_port
 
 SERVER = make_url(os.environ.get("DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"))
 
@@ -48,6 +53,19 @@ def make_test_database(_tmp: pytest.TempPathFactory) -> Iterator[str]:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@asynccontextmanager
+async def write_lock(url: str) -> AsyncIterator[None]:
+    """Another transaction holding a lock on the tables that blocks every write until the block ends."""
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("LOCK TABLE users, posts IN EXCLUSIVE MODE"))
+            yield
+            await connection.rollback()
+    finally:
+        await engine.dispose()
+
+
 def unreachable_url(_tmp: Path) -> str:
     """A server that refuses the connection: nothing listens on port 1."""
     return SERVER.set(port=1).render_as_string(hide_password=False)
@@ -55,3 +73,52 @@ def unreachable_url(_tmp: Path) -> str:
 
 def after_failed_connect() -> None:
     """asyncpg leaves nothing behind a refused connection."""
+
+
+class PrivateServer:
+    """A PostgreSQL cluster of this test's own (initdb, pg_ctl) on a free port, to stop and start again.
+
+    PostgreSQL refuses to run as root; as root, the cluster runs as the `postgres` user.
+    """
+
+    def __init__(self) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="pg-"))
+        self.data = self.directory / "data"
+        self.port = free_port()
+        self.as_owner: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres")
+            self.as_owner = ["runuser", "-u", "postgres", "--"]
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, program: str, *args: str) -> None:
+        found = shutil.which(program) or next(iter(sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{program}"))), None)
+        if found is None:
+            pytest.fail(f"{program} is needed for this test: install PostgreSQL's server package")
+        subprocess.run([*self.as_owner, str(found), *args], check=True, capture_output=True, timeout=60)
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.directory / "log"), "-o", options, "-w", "start")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def remove(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+@contextmanager
+def private_server() -> Iterator[PrivateServer]:
+    server = PrivateServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()

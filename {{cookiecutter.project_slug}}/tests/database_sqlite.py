@@ -1,11 +1,13 @@
 """The tests' own SQLite database: a file in a temporary directory."""
 
+import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import make_url
 
 
 @contextmanager
@@ -25,3 +27,14 @@ def after_failed_connect() -> None:
     for thread in threading.enumerate():
         if "_connection_worker_thread" in thread.name:
             thread.join(timeout=5)
+
+
+@asynccontextmanager
+async def write_lock(url: str) -> AsyncIterator[None]:
+    """Another writer holding the database's write lock until the block ends."""
+    connection = sqlite3.connect(make_url(url).database or "", isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        yield
+    finally:
+        connection.close()  # rolls back: the lock is free

@@ -1,15 +1,22 @@
+import asyncio
 import os
 import runpy
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from {{ cookiecutter.package_name }}.db import verify_server
+from {{ cookiecutter.package_name }}.models import Base
+from {{ cookiecutter.package_name }}.seed import seed
 from {{ cookiecutter.package_name }}.settings import Settings, load_settings
 from {{ cookiecutter.package_name }}.tuning import BudgetError
 
-from .conftest import PROJECT, serve
+from .cache_{{ cookiecutter.cache_backend }} import cache_settings
+from .conftest import PROJECT, serve, serve_app
+from .database_postgresql import private_server
 
 
 def oversized(database_url: str) -> Settings:
@@ -56,3 +63,32 @@ def test_gunicorn_starts_when_the_budget_fits_and_cleans_up_on_exit(
     hooks["on_exit"](None)
 
     assert set(os.environ) == before  # nothing the master set for its workers is left behind
+
+
+async def test_a_database_outage_is_503_then_recovers_by_itself(tmp_path: Path) -> None:
+    """The server stops under a running service and comes back: no crash, clean errors, no restart needed."""
+    with private_server() as server:
+        own = load_settings(_env_file=None, database_url=server.url, **cache_settings())
+        async with serve_app(own) as served:
+            engine: AsyncEngine = served.state["engine"]
+            async with engine.begin() as connection:
+                await connection.run_sync(Base.metadata.create_all)
+            await seed(own, users=2, posts_per_user=1)
+            client = served.client
+            before = await client.post("/graphql", json={"query": "{ users { name } }"})
+
+            await asyncio.to_thread(server.stop)
+            down = await client.post("/graphql", json={"query": "{ user(id: 1) { name posts { title } } }"})
+            down_ready = await client.get("/health/ready")
+
+            await asyncio.to_thread(server.start)
+            after = await client.post("/graphql", json={"query": "{ user(id: 2) { name } }"})
+            after_ready = await client.get("/health/ready")
+
+    assert before.status_code == 200
+    assert down.status_code == 503 and down.headers["retry-after"].isdigit()
+    assert {error["extensions"]["code"] for error in down.json()["errors"]} == {"SERVICE_UNAVAILABLE"}
+    assert "the database is unavailable" in down.json()["errors"][0]["message"]
+    assert down_ready.status_code == 503 and list(down_ready.json()["failed"]) == ["database"]
+    assert after.json() == {"data": {"user": {"name": "User 2"}}}  # pre-ping replaced the dead connections
+    assert after_ready.status_code == 200

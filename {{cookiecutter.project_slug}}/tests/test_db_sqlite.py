@@ -21,5 +21,6 @@ async def test_every_pooled_connection_has_the_concurrency_pragmas(settings: Set
     finally:
         await engine.dispose()
 
-    # synchronous=1 is NORMAL
-    assert seen == [{"journal_mode": "wal", "busy_timeout": 5000, "synchronous": 1, "foreign_keys": 1}] * 2
+    # a writer waits for the lock as long as a request may run; synchronous=1 is NORMAL
+    busy_timeout = settings.request_timeout_seconds * 1000
+    assert seen == [{"journal_mode": "wal", "busy_timeout": busy_timeout, "synchronous": 1, "foreign_keys": 1}] * 2

@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry, NullPool
 
-from .db_{{ cookiecutter.database }} import CONNECT_ARGS, check_server, configure
+from .db_{{ cookiecutter.database }} import check_server, configure, connect_args
 from .monitoring import DB_STATEMENTS, POOL_CHECKED_OUT, POOL_CHECKOUT_WAIT, POOL_OVERFLOW, POOL_SIZE
 from .settings import Settings
 
@@ -57,9 +57,9 @@ def make_engine(settings: Settings) -> AsyncEngine:
         pool_timeout=settings.db_pool_timeout,
         pool_recycle=POOL_RECYCLE_SECONDS,
         pool_pre_ping=True,
-        connect_args=CONNECT_ARGS,
+        connect_args=connect_args(settings),
     )
-    configure(engine)
+    configure(engine, settings)
     pool = engine.sync_engine.pool
     assert isinstance(pool, MonitoredPool)
 
@@ -94,7 +94,9 @@ async def verify_server(settings: Settings, engine: AsyncEngine | None = None) -
     A server that does not answer is logged, not fatal: the service starts, and
     /health/ready reports the database until it answers.
     """
-    probe = engine or create_async_engine(settings.database_url, poolclass=NullPool, connect_args=CONNECT_ARGS)
+    probe = engine or create_async_engine(
+        settings.database_url, poolclass=NullPool, connect_args=connect_args(settings)
+    )
     try:
         await check_server(probe, settings.plan)
     except (OSError, SQLAlchemyError) as exc:

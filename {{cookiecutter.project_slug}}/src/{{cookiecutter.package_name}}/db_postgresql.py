@@ -7,18 +7,26 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from .settings import Settings
 from .tuning import BudgetError, Plan, allowed_connections
 
-CONNECT_ARGS: dict[str, Any] = {
-    # Shown in pg_stat_activity, so an operator can tell this service's connections apart.
-    "server_settings": {"application_name": "{{ cookiecutter.project_slug }}"},
-    # asyncpg waits 60 s for a server that does not answer; a request should not.
-    "timeout": 5,
-}
+
+def connect_args(settings: Settings) -> dict[str, Any]:
+    return {
+        "server_settings": {
+            # Shown in pg_stat_activity, so an operator can tell this service's connections apart.
+            "application_name": "{{ cookiecutter.project_slug }}",
+            # No statement, nor a wait for a lock, outlives the request: the server cancels it
+            # and its transaction rolls back, so a write that fails says so and leaves nothing.
+            "statement_timeout": str(round(settings.request_timeout_seconds * 1000)),
+        },
+        # asyncpg waits 60 s for a server that does not answer; a request should not.
+        "timeout": 5,
+    }
 
 
-def configure(engine: AsyncEngine) -> None:
-    """Nothing per connection: asyncpg's defaults suit the service."""
+def configure(engine: AsyncEngine, settings: Settings) -> None:
+    """Nothing per connection beyond connect_args: asyncpg's defaults suit the service."""
 
 
 async def check_server(engine: AsyncEngine, plan: Plan) -> None:

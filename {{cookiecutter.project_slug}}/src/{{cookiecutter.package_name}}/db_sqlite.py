@@ -7,24 +7,29 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from .settings import Settings
 from .tuning import Plan
 
 PRAGMAS = (
     "journal_mode=WAL",  # readers never block the writer, nor the writer them
-    "busy_timeout=5000",  # a writer waits up to 5 s for the lock instead of failing at once
     "synchronous=NORMAL",  # with WAL: durable at checkpoints, no fsync per commit
     "foreign_keys=ON",  # off by default in SQLite
 )
-CONNECT_ARGS: dict[str, Any] = {}
 
 
-def configure(engine: AsyncEngine) -> None:
-    """Apply PRAGMAS to each new connection before the pool hands it out."""
+def connect_args(settings: Settings) -> dict[str, Any]:
+    return {}
+
+
+def configure(engine: AsyncEngine, settings: Settings) -> None:
+    """Apply PRAGMAS to each new connection before the pool hands it out, and a busy_timeout:
+    a writer waits for the lock instead of failing at once, but no longer than a request may run."""
+    busy_timeout = f"busy_timeout={round(settings.request_timeout_seconds * 1000)}"
 
     @event.listens_for(engine.sync_engine, "connect")
     def apply_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
-        for pragma in PRAGMAS:
+        for pragma in (*PRAGMAS, busy_timeout):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 

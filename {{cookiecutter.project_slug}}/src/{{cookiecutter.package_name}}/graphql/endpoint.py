@@ -9,9 +9,10 @@ miss the endpoint parses the text (once per text, in DocumentCache), picks the
 operation and refuses a mutation sent by GET; the library's handler then reuses
 that document through `prepared_document` and never parses it again.
 
-Whatever happens inside, the answer is JSON: a request that runs longer than
-REQUEST_TIMEOUT_SECONDS is cancelled (a mutation's transaction rolls back) and
-answered 503, and so is one whose errors say the database cannot serve now.
+Whatever happens inside, the answer is JSON: a query that runs longer than
+REQUEST_TIMEOUT_SECONDS is cancelled and answered 503 (a mutation is bounded by
+the database instead; `_execute` says why), and so is a request whose errors say
+the database cannot serve now.
 """
 
 from __future__ import annotations
@@ -180,19 +181,7 @@ class GraphQLEndpoint:
         except Refusal as refusal:
             return refusal.response()
         request.state.operation_name = operation.label if operation else None
-        try:
-            async with asyncio.timeout(self._timeout) as deadline:
-                response = await self._respond(request, operation)
-        except TimeoutError:
-            if not deadline.expired():
-                raise
-            request.state.outcome = "timeout"
-            return Refusal.because(
-                f"the request did not finish within REQUEST_TIMEOUT_SECONDS={self._timeout:g}: "
-                "ask for less (fewer fields, a smaller limit) or retry later",
-                503,
-                {"Retry-After": str(RETRY_AFTER_SECONDS)},
-            ).response()
+        response = await self._respond(request, operation)
         failed = response.status_code >= 400 or b'"errors":' in response.body
         if failed and UNAVAILABLE_CODE in response.body:  # errors.py found the database unable to serve
             response.status_code = 503
@@ -251,4 +240,20 @@ class GraphQLEndpoint:
         except Refusal as refusal:
             return refusal.response(), None
         request.state.document = document
-        return await self._handle(request), definition.operation
+        if definition.operation is not OperationType.QUERY:
+            # A write is never cut off here: SQLAlchemy finishes a commit it has begun whatever
+            # happens to the request, so a cancelled mutation could be written after its client
+            # was told it failed, and be written again when the client retries. The database
+            # bounds each of its statements by the same timeout instead (db_*.py).
+            return await self._handle(request), definition.operation
+        try:
+            async with asyncio.timeout(self._timeout) as deadline:
+                return await self._handle(request), definition.operation
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            message = (
+                f"the query did not finish within REQUEST_TIMEOUT_SECONDS={self._timeout:g}: "
+                "ask for less (fewer fields, a smaller limit) or retry later"
+            )
+            return Refusal.because(message, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}).response(), None

@@ -34,10 +34,21 @@ def new_error_id() -> str:
     return secrets.token_hex(6)
 
 
+STATEMENT_TIMEOUT = "57014"
+UNAVAILABLE_SQLSTATES = ("08", "53", "57", "55P03")
+"""SQLSTATE classes and codes that mean "not now": connection exceptions, insufficient resources
+(too many connections), operator intervention (cancelled, shutting down, starting), lock not available."""
+
+
 def unavailable_reason(error: BaseException) -> str | None:
     """Why the database cannot serve this request now, or None when `error` is not about that."""
     if isinstance(error, PoolTimeout):
         return "no database connection came free within DB_POOL_TIMEOUT: the service is busy"
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None) or ""
+    if sqlstate == STATEMENT_TIMEOUT:
+        return "the database did not finish within REQUEST_TIMEOUT_SECONDS and cancelled the statement"
+    if sqlstate.startswith(UNAVAILABLE_SQLSTATES):
+        return "the database is unavailable"
     if isinstance(error, OSError | OperationalError | InterfaceError) or (
         isinstance(error, DBAPIError) and error.connection_invalidated
     ):  # refused, lost, shutting down, locked (SQLite), out of connections...
