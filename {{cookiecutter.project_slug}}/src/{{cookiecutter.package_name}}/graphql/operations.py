@@ -21,6 +21,7 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def bad_input(message: str) -> GraphQLError:
@@ -38,6 +39,10 @@ def checked_text(field: str, value: str, max_length: int) -> str:
     stripped = value.strip()
     if not 1 <= len(stripped) <= max_length:
         raise bad_input(f"{field}={value!r} is not valid: use 1 to {max_length} characters")
+    control = CONTROL.search(stripped)
+    if control:  # PostgreSQL cannot store NUL, and none of them belongs in a name or a title
+        code = f"U+{ord(control[0]):04X}"
+        raise bad_input(f"{field}={value!r} is not valid: it holds the control character {code}")
     return stripped
 
 
