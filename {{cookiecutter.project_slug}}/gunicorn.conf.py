@@ -48,7 +48,10 @@ except SettingsError as exc:
 
 bind = settings.bind
 workers = settings.plan.workers
-worker_class = "uvicorn_worker.UvicornWorker"
+# uvicorn_worker.UvicornWorker, with a shutdown that drains keep-alive connections and
+# leaves time to close the pools (worker.py says why): SIGTERM, SIGHUP and max_requests
+# then lose no request.
+worker_class = "{{ cookiecutter.package_name }}.worker.Worker"
 # JSON lines in production, readable ones in development; the service logs one access
 # line per request itself (observe.py), so gunicorn's access log stays off.
 logconfig_dict = logging_config(settings)
@@ -59,6 +62,8 @@ preload_app = False
 # For async workers this is a heartbeat: a worker whose event loop is blocked this
 # long is killed and replaced. The guide's 120 s would hide a stuck loop for 2 minutes.
 timeout = 30
+# In-flight requests get this long on SIGTERM or SIGHUP, less the few seconds the
+# lifespan keeps to close the pools (worker.py).
 graceful_timeout = 30
 # Above the 5 s idle timeout of most clients' pools, below most load balancers' 60 s.
 keepalive = 10

@@ -15,6 +15,7 @@ from starlette.types import Receive, Scope, Send
 
 from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.models import Base
+from {{ cookiecutter.package_name }}.perf_check import Served as GunicornServed
 from {{ cookiecutter.package_name }}.perf_check import gunicorn as start_gunicorn
 from {{ cookiecutter.package_name }}.seed import seed
 from {{ cookiecutter.package_name }}.settings import Settings, load_settings
@@ -132,11 +133,11 @@ async def graphql(client: httpx.AsyncClient, query: str, **variables: Any) -> di
 
 
 @contextmanager
-def gunicorn(database_url: str, workers: int, **env: str) -> Iterator[str]:
-    """The service under gunicorn.conf.py with `workers` workers; yields its base URL once ready."""
+def gunicorn(database_url: str, workers: int, **env: str) -> Iterator[GunicornServed]:
+    """The service under gunicorn.conf.py with `workers` workers, once ready: its base URL, pid and log."""
     settings = {name.upper(): str(value) for name, value in cache_settings().items()}
     source = os.pathsep.join(filter(None, [str(PROJECT / "src"), os.environ.get("PYTHONPATH")]))
     with start_gunicorn(
         PROJECT, DATABASE_URL=database_url, WEB_CONCURRENCY=str(workers), PYTHONPATH=source, **settings, **env
     ) as served:
-        yield served.base
+        yield served

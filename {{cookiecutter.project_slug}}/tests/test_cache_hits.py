@@ -90,7 +90,8 @@ async def test_concurrent_misses_for_one_query_compute_it_once(
 @pytest.fixture
 def three_workers(database_url: str, tables: None) -> Iterator[str]:
     """The service under gunicorn.conf.py with 3 workers, each with its own cache client."""
-    with gunicorn(database_url, workers=3) as base:
+    with gunicorn(database_url, workers=3) as served:
+        base = served.base
         yield base
 
 

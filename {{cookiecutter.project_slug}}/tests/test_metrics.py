@@ -56,7 +56,8 @@ def test_operation_names_cannot_grow_the_metrics_without_bound() -> None:
 
 def test_three_workers_report_the_sum_of_what_each_served(database_url: str, tables: None) -> None:
     requests = 30
-    with gunicorn(database_url, workers=3) as base:
+    with gunicorn(database_url, workers=3) as served:
+        base = served.base
         # A new connection per request, so that the kernel spreads them over the workers.
         for n in range(requests):
             response = httpx.post(

@@ -39,6 +39,9 @@ def logging_config(settings: Settings) -> dict[str, Any]:
             "gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
             "uvicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
             "gunicorn.access": {"handlers": [], "propagate": False},
+            # SQLAlchemy names a pool's logger after its class and logs each dispose at INFO;
+            # its own pools' loggers sit under "sqlalchemy", which it keeps at WARNING.
+            f"{__package__}.db.MonitoredPool": {"level": "WARNING"},
             "uvicorn.access": {"handlers": [], "propagate": False},
         },
     }

@@ -1,0 +1,125 @@
+"""The service under gunicorn through its lifecycle: SIGTERM finishes what is in flight and
+closes the pools; SIGHUP and max_requests replace workers while clients keep sending,
+and not one request fails."""
+
+import asyncio
+import os
+import signal
+import time
+from collections import Counter
+from typing import Any
+
+import httpx
+
+from {{ cookiecutter.package_name }}.perf_check import Served
+
+from .conftest import gunicorn
+from .database_{{ cookiecutter.database }} import write_lock
+
+QUERY = {"query": "{ users { id name } }"}
+
+
+def log_text(served: Served) -> str:
+    """What gunicorn has logged so far, read without moving the offset it writes at."""
+    assert served.log is not None
+    return os.pread(served.log.fileno(), 1 << 24, 0).decode(errors="replace")
+
+
+def wait_for_log(served: Served, text: str, count: int = 1, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while log_text(served).count(text) < count:
+        assert time.monotonic() < deadline, f"{text!r} x{count} not logged in {timeout} s:\n{log_text(served)}"
+        time.sleep(0.1)
+
+
+async def keep_sending(base: str, stop: asyncio.Event, clients: int = 8) -> Counter[str]:
+    """Keep-alive clients sending one request after another until `stop`: each outcome counted."""
+    outcomes: Counter[str] = Counter()
+
+    async def client() -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as session:
+            while not stop.is_set():
+                try:
+                    response = await session.post("/graphql", json=QUERY)
+                    outcomes[str(response.status_code)] += 1
+                except httpx.HTTPError as error:
+                    outcomes[type(error).__name__] += 1
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return outcomes
+
+
+async def under_load(base: str, seconds: float, *actions: tuple[float, Any]) -> Counter[str]:
+    """Load for `seconds`, doing each (at second, callable) on the way."""
+    stop = asyncio.Event()
+    load = asyncio.create_task(keep_sending(base, stop))
+    started = time.monotonic()
+    for at, action in actions:
+        await asyncio.sleep(max(0, at - (time.monotonic() - started)))
+        action()
+    await asyncio.sleep(max(0, seconds - (time.monotonic() - started)))
+    stop.set()
+    return await load
+
+
+async def test_sighup_replaces_every_worker_without_a_failed_request(database_url: str, tables: None) -> None:
+    with gunicorn(database_url, workers=2) as served:
+        assert served.pid is not None
+        wait_for_log(served, "Booting worker", 2)
+
+        def reload() -> None:
+            os.kill(served.pid or 0, signal.SIGHUP)
+
+        outcomes = await under_load(served.base, 6, (1.5, reload), (3.5, reload))
+        booted = log_text(served).count("Booting worker")
+
+    assert set(outcomes) == {"200"}, outcomes
+    assert outcomes["200"] > 50
+    assert booted >= 6  # 2 at start, 2 more for each reload
+
+
+async def test_max_requests_recycling_loses_no_request(database_url: str, tables: None) -> None:
+    recycle = {"GUNICORN_CMD_ARGS": "--max-requests 200 --max-requests-jitter 0"}
+    with gunicorn(database_url, workers=1, **recycle) as served:
+        outcomes = await under_load(served.base, 6)
+        booted = log_text(served).count("Booting worker")
+
+    assert set(outcomes) == {"200"}, outcomes
+    assert booted >= 3, f"the worker was recycled {booted - 1} time(s) in {sum(outcomes.values())} requests"
+
+
+async def test_sigterm_finishes_the_request_in_flight_then_closes_the_pools(database_url: str, tables: None) -> None:
+    mutation = {"query": 'mutation { createUser(name: "Fay", email: "fay@example.com") { id name } }'}
+    with gunicorn(database_url, workers=1) as served:
+        async with httpx.AsyncClient(base_url=served.base, timeout=30) as client:
+            async with write_lock(database_url):  # the mutation waits for the lock: in flight
+                in_flight = asyncio.create_task(client.post("/graphql", json=mutation))
+                await asyncio.sleep(0.5)
+                os.kill(served.pid or 0, signal.SIGTERM)
+                await asyncio.sleep(1)
+                assert not in_flight.done(), "the request was answered before it could be in flight"
+            answered = await in_flight
+        await asyncio.to_thread(wait_for_log, served, "Shutting down: Master")
+        log = log_text(served)
+
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["data"]["createUser"]["name"] == "Fay"
+    assert "Application shutdown complete" in log  # the lifespan ran: the pools are closed
+    assert "Cancel" not in log and "Traceback" not in log, log
+
+
+async def test_a_request_outliving_graceful_timeout_still_leaves_time_to_close_the_pools(
+    database_url: str, tables: None
+) -> None:
+    mutation = {"query": 'mutation { createUser(name: "Gus", email: "gus@example.com") { id } }'}
+    with gunicorn(database_url, workers=1, GUNICORN_CMD_ARGS="--graceful-timeout 7") as served:
+        async with httpx.AsyncClient(base_url=served.base, timeout=30) as client:
+            async with write_lock(database_url):  # held until gunicorn has given up on the request
+                in_flight = asyncio.create_task(client.post("/graphql", json=mutation))
+                await asyncio.sleep(0.5)
+                os.kill(served.pid or 0, signal.SIGTERM)
+                await asyncio.to_thread(wait_for_log, served, "Shutting down: Master", 1, 15)
+            await asyncio.gather(in_flight, return_exceptions=True)  # cut off: it outlived graceful_timeout
+        log = log_text(served)
+
+    assert "Application shutdown complete" in log, log
