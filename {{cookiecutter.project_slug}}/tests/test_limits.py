@@ -112,6 +112,17 @@ async def test_cost_grows_with_limit_and_nesting(client: httpx.AsyncClient, limi
     assert refused == (cost > 100_000), (cost, response.text)
 
 
+async def test_a_left_out_limit_costs_its_default(settings: Settings, tables: None) -> None:
+    """users' `limit` defaults to 100 (schema.graphql): leaving it out costs what limit: 100 does."""
+    async with serve(settings.model_copy(update={"graphql_max_cost": 101})) as client:  # the field, and 100 ids
+        answers = [
+            await client.post("/graphql", json={"query": "{ users" + limit + " { id } }"})
+            for limit in ("", "(limit: 100)", "(limit: 101)")
+        ]
+
+    assert [answer.status_code for answer in answers] == [200, 200, 400], [answer.text for answer in answers]
+
+
 async def test_a_request_running_past_the_timeout_is_cancelled_with_503(settings: Settings, db_with_users: Any) -> None:
     slow = settings.model_copy(update={"request_timeout_seconds": 0.000_001})
     async with serve(slow) as client:

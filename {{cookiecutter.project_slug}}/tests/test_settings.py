@@ -54,6 +54,11 @@ def test_overrides_that_break_the_budget_stop_with_one_line(monkeypatch: pytest.
         ("APP_ENV", "staging"),
         ("BIND", "8000"),
         ("BIND", "0.0.0.0:99999"),
+        ("REQUEST_TIMEOUT_SECONDS", "0"),
+        ("MAX_BODY_BYTES", "100"),
+        ("GRAPHQL_MAX_DEPTH", "1"),
+        ("GRAPHQL_MAX_ALIASES", "-1"),
+        ("GRAPHQL_MAX_COST", "lots"),
     ],
 )
 def test_a_bad_env_value_is_named_with_its_value(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:

@@ -51,7 +51,7 @@ def unavailable_reason(error: BaseException) -> str | None:
         return "the database is unavailable"
     if isinstance(error, OSError | OperationalError | InterfaceError) or (
         isinstance(error, DBAPIError) and error.connection_invalidated
-    ):  # refused, lost, shutting down, locked (SQLite), out of connections...
+    ):  # refused, lost, shutting down, locked, out of connections...
         return "the database is unavailable"
     return None
 

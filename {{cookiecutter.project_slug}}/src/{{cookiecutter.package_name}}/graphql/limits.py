@@ -28,6 +28,7 @@ from graphql import (
     ASTValidationRule,
     FieldNode,
     FragmentSpreadNode,
+    GraphQLArgument,
     GraphQLError,
     GraphQLList,
     GraphQLNamedType,
@@ -40,6 +41,7 @@ from graphql import (
     VariableNode,
     get_named_type,
     get_nullable_type,
+    value_from_ast,
 )
 
 from ..settings import Settings
@@ -104,7 +106,7 @@ class _Walk:
         items = objects * self._items(node, field.type, field.args.get("limit"))
         return 1 + self._walk(node.selection_set, get_named_type(field.type), items, seen)
 
-    def _items(self, node: FieldNode, type_: Any, limit: Any) -> int:
+    def _items(self, node: FieldNode, type_: Any, limit: GraphQLArgument | None) -> int:
         """Items a field's list holds at most (1 for a field that is no list)."""
         if not isinstance(get_nullable_type(type_), GraphQLList):
             return 1
@@ -117,9 +119,21 @@ class _Walk:
                 return MAX_LIMIT
         if isinstance(value, IntValueNode):
             return max(int(value.value), 0)
-        if value is None and isinstance(limit.default_value, int):
-            return limit.default_value
+        if value is None:
+            default = _default_of(limit)
+            if isinstance(default, int):
+                return default
         return MAX_LIMIT  # a null or a wrong type: other rules and the resolver refuse it
+
+
+def _default_of(argument: GraphQLArgument) -> Any:
+    """An argument's default value, however the schema library gave it: graphql-core 3.3 keeps
+    a schema-first default as its literal, a code-first one as a value."""
+    if argument.default is None:
+        return argument.default_value
+    if argument.default.literal is not None:
+        return value_from_ast(argument.default.literal, argument.type)
+    return argument.default.value
 
 
 def limits_rule(settings: Settings) -> type[ASTValidationRule]:

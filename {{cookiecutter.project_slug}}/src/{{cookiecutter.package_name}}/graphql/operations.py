@@ -40,7 +40,7 @@ def checked_text(field: str, value: str, max_length: int) -> str:
     if not 1 <= len(stripped) <= max_length:
         raise bad_input(f"{field}={value!r} is not valid: use 1 to {max_length} characters")
     control = CONTROL.search(stripped)
-    if control:  # PostgreSQL cannot store NUL, and none of them belongs in a name or a title
+    if control:  # some databases cannot store NUL, and no control character belongs in a name or a title
         code = f"U+{ord(control[0]):04X}"
         raise bad_input(f"{field}={value!r} is not valid: it holds the control character {code}")
     return stripped
