@@ -41,7 +41,6 @@ from .documents import DocumentCache
 from .errors import RETRY_AFTER_SECONDS, UNAVAILABLE
 
 Handler = Callable[[Request], Awaitable[Response]]
-UNAVAILABLE_CODE = f'"{UNAVAILABLE}"'.encode()
 SHOWN = 60
 """Characters of a bad value an error message repeats: enough to recognise it."""
 
@@ -136,6 +135,14 @@ async def read_operation(request: Request, explorer: bool) -> Operation | None:
     return Operation(query, variables, name)
 
 
+def unavailable(response: Response) -> bool:
+    """Whether an answer with errors holds one that errors.py marked SERVICE_UNAVAILABLE."""
+    if UNAVAILABLE.encode() not in response.body:  # the common case, without decoding
+        return False
+    errors = json.loads(bytes(response.body)).get("errors") or []
+    return any(error.get("extensions", {}).get("code") == UNAVAILABLE for error in errors)
+
+
 def select_operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode:
     """The operation `name` picks, as GraphQL's GetOperation does, or a Refusal that says why none."""
     definition = get_operation_ast(document, name)
@@ -183,7 +190,7 @@ class GraphQLEndpoint:
         request.state.operation_name = operation.label if operation else None
         response = await self._respond(request, operation)
         failed = response.status_code >= 400 or b'"errors":' in response.body
-        if failed and UNAVAILABLE_CODE in response.body:  # errors.py found the database unable to serve
+        if failed and unavailable(response):
             response.status_code = 503
             response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         request.state.outcome = "error" if failed else "ok"
