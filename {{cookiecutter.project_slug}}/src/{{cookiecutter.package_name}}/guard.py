@@ -86,9 +86,11 @@ class GuardRequests:
 async def http_error(request: Request, exc: Exception) -> Response:
     """Starlette's 404 and 405 (and any HTTPException) as JSON rather than plain text."""
     assert isinstance(exc, HTTPException)
-    message = exc.detail
+    message, headers = exc.detail, exc.headers
     if exc.status_code == 404:
         message = f"{request.url.path} does not exist: the service answers /graphql, /health/... and /metrics"
     elif exc.status_code == 405 and exc.headers:
-        message = f"{request.method} is not accepted by {request.url.path}: use {exc.headers['Allow']}"
-    return JSONResponse({"errors": [{"message": message}]}, exc.status_code, exc.headers)
+        allowed = ", ".join(sorted(exc.headers["Allow"].split(", ")))  # Starlette's order varies
+        message = f"{request.method} is not accepted by {request.url.path}: use {allowed}"
+        headers = {**exc.headers, "Allow": allowed}
+    return JSONResponse({"errors": [{"message": message}]}, exc.status_code, headers)
