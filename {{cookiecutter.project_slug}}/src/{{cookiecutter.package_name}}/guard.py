@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 class BodyTooLarge(Exception):
-    pass
+    """Raised by the counting `receive` once the body has passed MAX_BODY_BYTES."""
 
 
 def too_large(max_bytes: int) -> JSONResponse:
