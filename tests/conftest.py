@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -33,6 +34,36 @@ Bake = Callable[..., Path]
 # and keeps its Redis keys under prefixes of its own.
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+# Words that must not appear in the code and configuration of a bake that did not choose them.
+FOREIGN = {
+    ("database", "sqlite"): re.compile(r"sqlite", re.IGNORECASE),
+    ("database", "postgresql"): re.compile(r"postgres|asyncpg", re.IGNORECASE),
+    ("cache_backend", "redis"): re.compile(r"redis", re.IGNORECASE),
+    ("schema_library", "ariadne"): re.compile(r"ariadne", re.IGNORECASE),
+    ("schema_library", "strawberry"): re.compile(r"strawberry", re.IGNORECASE),
+}
+CODE = {".py", ".toml", ".ini", ".cfg", ".yml", ".yaml", ".mako", ".graphql", ".example"}
+
+
+def files_of(project: Path) -> list[Path]:
+    return [path for path in project.rglob("*") if path.is_file() and not {".venv", ".git"} & set(path.parts)]
+
+
+def foreign_mentions(project: Path, answers: dict[str, str]) -> dict[str, list[str]]:
+    """For each option not chosen, the code and configuration files that mention it."""
+    found: dict[str, list[str]] = {}
+    for (key, value), pattern in FOREIGN.items():
+        if answers[key] != value:
+            hits = [
+                str(path.relative_to(project))
+                for path in files_of(project)
+                if (path.suffix in CODE or path.name == "Makefile") and pattern.search(path.read_text())
+            ]
+            if hits:
+                found[f"{key}={value}"] = hits
+    return found
 
 
 def project_env(**extra: str) -> dict[str, str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import POSTGRES_URL, REDIS_URL, Bake, run
+from .conftest import POSTGRES_URL, REDIS_URL, Bake, files_of, foreign_mentions, run
 
 SERVERS = {"DATABASE_URL": POSTGRES_URL, "REDIS_URL": REDIS_URL}
 
@@ -18,21 +18,6 @@ COMBINATIONS = [
     for cache in ("memory", "redis", "none")
     for library in ("ariadne", "strawberry")
 ]
-# Words that must not appear in the code and configuration of a bake that did not choose them.
-FOREIGN = {
-    ("database", "sqlite"): re.compile(r"sqlite", re.IGNORECASE),
-    ("database", "postgresql"): re.compile(r"postgres|asyncpg", re.IGNORECASE),
-    ("cache_backend", "redis"): re.compile(r"redis", re.IGNORECASE),
-    ("schema_library", "ariadne"): re.compile(r"ariadne", re.IGNORECASE),
-    ("schema_library", "strawberry"): re.compile(r"strawberry", re.IGNORECASE),
-}
-CODE = {".py", ".toml", ".ini", ".cfg", ".yml", ".yaml", ".mako", ".graphql", ".example"}
-
-
-def files_of(project: Path) -> list[Path]:
-    return [path for path in project.rglob("*") if path.is_file() and ".venv" not in path.parts]
-
-
 def combination_id(answers: dict[str, str]) -> str:
     return "-".join(answers.values())
 
@@ -43,14 +28,7 @@ def test_combination_is_clean_and_its_suite_passes(bake: Bake, answers: dict[str
 
     leftovers = [str(path) for path in files_of(project) if re.search(r"\{\{|\{%|cookiecutter\.", path.read_text())]
     assert leftovers == [], "unrendered Jinja"
-    for (key, value), pattern in FOREIGN.items():
-        if answers[key] != value:
-            hits = [
-                str(path.relative_to(project))
-                for path in files_of(project)
-                if (path.suffix in CODE or path.name == "Makefile") and pattern.search(path.read_text())
-            ]
-            assert hits == [], f"{key}={answers[key]} bake mentions {value}"
+    assert foreign_mentions(project, answers) == {}
     run(project, "ruff", "check", ".")
     run(project, "ruff", "format", "--check", ".")
     run(project, "mypy", "src", "tests", "bench", "locustfile.py")

@@ -7,7 +7,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .conftest import BIN, TEMPLATE, project_env
+import pytest
+
+from .conftest import BIN, TEMPLATE, cookiecutter_cli, files_of, foreign_mentions, project_env, run
 
 
 def git(repo: Path, *args: str) -> None:
@@ -83,5 +85,60 @@ def test_cruft_update_renders_numbers_with_the_templates_new_formula_and_keeps_l
     )
     assert "DB_POOL_SIZE=16 DB_MAX_OVERFLOW=8" in (project / ".env.example").read_text()
     assert (project / "Makefile").read_text().endswith("# a local target of ours\n")
+    assert not [path for path in files_of(project) if path.suffix == ".rej" or "<<<<<<<" in path.read_text()]
     check = cruft("check", cwd=project)
     assert check.returncode == 0, check.stdout
+
+
+@pytest.mark.parametrize("answers", [(), ("database=postgresql", "cache_backend=redis", "schema_library=strawberry")])
+def test_generation_is_deterministic(tmp_path: Path, answers: tuple[str, ...]) -> None:
+    """The same answers render the same bytes, so `cruft update` shows only what the template changed."""
+    for run_dir in ("first", "second"):
+        done = cookiecutter_cli(tmp_path / run_dir, *answers)
+        assert done.returncode == 0, done.stderr
+
+    def tree(root: Path) -> dict[str, bytes]:
+        return {str(path.relative_to(root)): path.read_bytes() for path in files_of(root)}
+
+    assert tree(tmp_path / "first") == tree(tmp_path / "second")
+
+
+# The default bake (sqlite, memory, ariadne) switched to another answer, and what must come with it.
+SWITCHES = [
+    ({"cache_backend": "redis"}, "cache_redis.py", "cache_memory.py", '"redis>='),
+    ({"database": "postgresql"}, "db_postgresql.py", "db_sqlite.py", '"asyncpg>='),
+    ({"schema_library": "strawberry"}, "graphql/schema_strawberry.py", "graphql/schema_ariadne.py", '"strawberry-graphql>='),
+]
+
+
+@pytest.mark.parametrize(("change", "added", "removed", "dependency"), SWITCHES, ids=lambda value: str(value))
+def test_cruft_update_switches_an_answer_cleanly_and_keeps_local_changes(
+    tmp_path: Path, change: dict[str, str], added: str, removed: str, dependency: str
+) -> None:
+    repo = template_repo(tmp_path)
+    created = cruft("create", "--no-input", "--output-dir", str(tmp_path / "out"), str(repo))
+    assert created.returncode == 0, created.stdout + created.stderr
+    project = tmp_path / "out" / "graphql-service"
+    package = project / "src" / "graphql_service"
+    git(project, "init", "-q", "-b", "main")
+    with (project / "pyproject.toml").open("a") as pyproject:  # a file the switch changes too
+        pyproject.write("# a local note of ours\n")
+    (package / "local.py").write_text('"""A module of our own."""\n')
+    commit_all(project, "generated, plus local changes")
+
+    update = cruft("update", "-y", "--variables-to-update", json.dumps(change), cwd=project)
+
+    assert update.returncode == 0, update.stdout + update.stderr
+    answers = json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"]
+    assert change.items() <= answers.items()
+    assert (package / added).is_file() and not (package / removed).exists()
+    assert dependency in (project / "pyproject.toml").read_text()
+    assert foreign_mentions(project, answers) == {}  # nothing of the old answer is left
+    leftovers = [str(path) for path in files_of(project) if path.suffix == ".rej" or "<<<<<<<" in path.read_text()]
+    assert leftovers == [], "conflicts"
+    assert (project / "pyproject.toml").read_text().endswith("# a local note of ours\n")
+    assert (package / "local.py").is_file()
+    run(project, "ruff", "check", ".")
+    run(project, "mypy", "src", "tests")
+    commit_all(project, "switched")
+    assert cruft("check", cwd=project).returncode == 0
