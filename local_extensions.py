@@ -21,6 +21,8 @@ from jinja2.ext import Extension
 
 TUNING = Path(__file__).parent / "{{cookiecutter.project_slug}}" / "src" / "{{cookiecutter.package_name}}" / "tuning.py"
 AUTO_EXAMPLES = (1, 2, 4, 8, 16, 32)
+POD_CORES_FOR_AUTO = 2
+"""With cpu_cores='auto', the CPU limit the Kubernetes manifests give a pod; the service reads it back."""
 
 
 def load_tuning() -> ModuleType:
@@ -33,7 +35,7 @@ def load_tuning() -> ModuleType:
 
 
 class TuningExtension(Extension):
-    """Filters `tuning_plans` and `budget_error`, both taking the `cookiecutter` answers."""
+    """Filters `tuning_plans`, `budget_error` and `pod_cores`, each taking the `cookiecutter` answers."""
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
@@ -71,5 +73,10 @@ class TuningExtension(Extension):
                 return ""
             return ""
 
+        def pod_cores(answers: Mapping[str, Any]) -> int:
+            """The CPUs a Kubernetes pod gets: the answered core count, or POD_CORES_FOR_AUTO."""
+            return POD_CORES_FOR_AUTO if str(answers["cpu_cores"]) == "auto" else int(answers["cpu_cores"])
+
         environment.filters["tuning_plans"] = tuning_plans
+        environment.filters["pod_cores"] = pod_cores
         environment.filters["budget_error"] = budget_error

@@ -18,6 +18,8 @@ COMBINATIONS = [
     for cache in ("memory", "redis", "none")
     for library in ("ariadne", "strawberry")
 ]
+
+
 def combination_id(answers: dict[str, str]) -> str:
     return "-".join(answers.values())
 

@@ -107,7 +107,12 @@ def test_generation_is_deterministic(tmp_path: Path, answers: tuple[str, ...]) -
 SWITCHES = [
     ({"cache_backend": "redis"}, "cache_redis.py", "cache_memory.py", '"redis>='),
     ({"database": "postgresql"}, "db_postgresql.py", "db_sqlite.py", '"asyncpg>='),
-    ({"schema_library": "strawberry"}, "graphql/schema_strawberry.py", "graphql/schema_ariadne.py", '"strawberry-graphql>='),
+    (
+        {"schema_library": "strawberry"},
+        "graphql/schema_strawberry.py",
+        "graphql/schema_ariadne.py",
+        '"strawberry-graphql>=',
+    ),
 ]
 
 

@@ -14,8 +14,8 @@ from .conftest import Bake, run
 SERVICES = [(database, cache) for database in ("sqlite", "postgresql") for cache in ("memory", "redis", "none")]
 
 
-def workflow(project: Path) -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load((project / ".github" / "workflows" / "ci.yml").read_text())
+def workflow(project: Path) -> dict[Any, Any]:
+    loaded: dict[Any, Any] = yaml.safe_load((project / ".github" / "workflows" / "ci.yml").read_text())
     return loaded
 
 
