@@ -1,5 +1,5 @@
-"""The generated GitHub Actions workflow: valid, with the services each bake needs and a
-scheduled check for template drift."""
+"""The generated GitHub Actions workflow: valid for GitHub's schema and for actionlint, with the
+services each bake needs and a scheduled check for template drift."""
 
 from __future__ import annotations
 
@@ -23,8 +23,10 @@ def workflow(project: Path) -> dict[Any, Any]:
 def test_the_workflow_validates_and_starts_what_the_bake_uses(bake: Bake, database: str, cache_backend: str) -> None:
     project = bake(database=database, cache_backend=cache_backend)
 
-    # GitHub's workflow schema, as SchemaStore publishes it (vendored in check-jsonschema: no network).
+    # GitHub's workflow schema, as SchemaStore publishes it (vendored in check-jsonschema: no network),
+    # then actionlint: expressions, contexts, action versions, job dependencies.
     run(project, "check-jsonschema", "--builtin-schema", "vendor.github-workflows", ".github/workflows/ci.yml")
+    run(project, "actionlint", ".github/workflows/ci.yml")
     jobs = workflow(project)["jobs"]
     test = jobs["test"]
     expected = {"postgres"} if database == "postgresql" else set()
