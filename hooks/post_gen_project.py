@@ -24,6 +24,7 @@ MANIFEST: dict[tuple[str, str | tuple[str, ...]], list[Path]] = {
         PACKAGE / "db_postgresql.py",
         TESTS / "database_postgresql.py",
         TESTS / "test_db_postgresql.py",
+        TESTS / "test_pgbouncer.py",
         Path("deploy") / "kubernetes" / "migrate-job.yaml",
     ],
     ("cache_backend", "memory"): [

@@ -98,7 +98,7 @@ async def verify_server(settings: Settings, engine: AsyncEngine | None = None) -
         settings.database_url, poolclass=NullPool, connect_args=connect_args(settings)
     )
     try:
-        await check_server(probe, settings.plan)
+        await check_server(probe, settings)
     except (OSError, SQLAlchemyError) as exc:
         log.warning("could not check the database's connection limit at start-up: %s", str(exc).splitlines()[0])
     finally:

@@ -8,7 +8,6 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .settings import Settings
-from .tuning import Plan
 
 PRAGMAS = (
     "journal_mode=WAL",  # readers never block the writer, nor the writer them
@@ -34,5 +33,5 @@ def configure(engine: AsyncEngine, settings: Settings) -> None:
         cursor.close()
 
 
-async def check_server(engine: AsyncEngine, plan: Plan) -> None:
+async def check_server(engine: AsyncEngine, settings: Settings) -> None:
     """SQLite is a file, not a server: it has no connection limit to check."""

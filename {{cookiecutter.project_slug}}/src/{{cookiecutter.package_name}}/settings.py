@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     db_pool_size: PositiveInt | None = None
     db_max_overflow: int | None = Field(None, ge=0)
     db_pool_timeout: PositiveFloat = 10.0
+{%- if cookiecutter.database == "postgresql" %}
+    db_pgbouncer: bool = False
+    """DATABASE_URL points at PgBouncer in transaction pooling mode (db_postgresql.py)."""
+{%- endif %}
 
     cache_ttl_seconds: int = Field(60, ge=0)
 
