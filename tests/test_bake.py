@@ -34,6 +34,9 @@ def test_combination_is_clean_and_its_suite_passes(bake: Bake, answers: dict[str
     run(project, "ruff", "check", ".")
     run(project, "ruff", "format", "--check", ".")
     run(project, "mypy", "src", "tests", "bench", "locustfile.py")
+    run(project, "actionlint", ".github/workflows/ci.yml")
+    manifests = sorted(str(path) for path in (project / "deploy" / "kubernetes").glob("*.yaml"))
+    run(project, "kubernetes-validate", "--strict", *(path for path in manifests if "kustomization" not in path))
     # CI=true: a generated suite fails, never skips, when its database or Redis does not answer.
     suite = run(project, "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", env={"CI": "true", **SERVERS})
     assert " passed" in suite.stdout and "failed" not in suite.stdout
