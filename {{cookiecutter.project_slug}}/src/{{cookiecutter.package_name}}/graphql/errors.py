@@ -10,7 +10,7 @@ replaced, since it may name hosts, tables or code; in development it is kept.
 A fault that says the database cannot serve now (it does not answer, or no
 pooled connection came free within DB_POOL_TIMEOUT) is SERVICE_UNAVAILABLE:
 the endpoint answers it with 503 and Retry-After, which clients and load
-balancers know to retry.
+balancers know to retry. It is logged as one warning line with its id, no traceback.
 """
 
 from __future__ import annotations
@@ -30,14 +30,14 @@ RETRY_AFTER_SECONDS = 2
 """What a 503 asks clients to wait: long enough for a pool to free a connection or a server to restart."""
 
 
-def new_error_id() -> str:
-    return secrets.token_hex(6)
-
-
 STATEMENT_TIMEOUT = "57014"
 UNAVAILABLE_SQLSTATES = ("08", "53", "57", "55P03")
 """SQLSTATE classes and codes that mean "not now": connection exceptions, insufficient resources
 (too many connections), operator intervention (cancelled, shutting down, starting), lock not available."""
+
+
+def new_error_id() -> str:
+    return secrets.token_hex(6)
 
 
 def unavailable_reason(error: BaseException) -> str | None:
@@ -65,15 +65,12 @@ def format_error(error: GraphQLError, production: bool) -> GraphQLFormattedError
     reason = unavailable_reason(fault)
     code = INTERNAL if reason is None else UNAVAILABLE
     detail = str(fault).splitlines()[0] if str(fault) else type(fault).__name__
-    log.error(
-        "fault %s at %s: %s: %s",
-        error_id,
-        ".".join(map(str, error.path or ())) or "-",
-        type(fault).__name__,
-        detail,
-        exc_info=fault,
-        extra={"error_id": error_id, "code": code},
-    )
+    where = ".".join(map(str, error.path or ())) or "-"
+    extra = {"error_id": error_id, "code": code}
+    if reason is None:
+        log.error("fault %s at %s: %s: %s", error_id, where, type(fault).__name__, detail, exc_info=fault, extra=extra)
+    else:  # the database, not this code: one line each, no traceback to flood the log during an outage
+        log.warning("unavailable %s at %s: %s: %s", error_id, where, type(fault).__name__, detail, extra=extra)
     if reason is not None:
         message = f"{reason}; retry in {RETRY_AFTER_SECONDS} s"
     else:
