@@ -6,19 +6,30 @@ import logging
 import time
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Connection, event, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry, NullPool
 
 from .db_{{ cookiecutter.database }} import check_server, configure, connect_args
-from .monitoring import DB_STATEMENTS, POOL_CHECKED_OUT, POOL_CHECKOUT_WAIT, POOL_OVERFLOW, POOL_SIZE
+from .monitoring import (
+    CURRENT_OPERATION,
+    DB_SLOW_STATEMENTS,
+    DB_STATEMENTS,
+    POOL_CHECKED_OUT,
+    POOL_CHECKOUT_WAIT,
+    POOL_OVERFLOW,
+    POOL_SIZE,
+    operation_label,
+)
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 
 POOL_RECYCLE_SECONDS = 1800
 """Shorter than the idle timeouts of common proxies and load balancers (often 1 h)."""
+SHOWN_STATEMENT = 500
+"""Characters of a slow statement its log line repeats."""
 SLOW_CHECKOUT_SECONDS = 0.1
 """The guide's line for a slow query; a request that waits this long for a connection is as slow."""
 
@@ -58,6 +69,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
         pool_recycle=POOL_RECYCLE_SECONDS,
         pool_pre_ping=True,
         connect_args=connect_args(settings),
+        echo=settings.db_echo,  # DB_ECHO=1: every statement, at INFO, on sqlalchemy.engine
     )
     configure(engine, settings)
     pool = engine.sync_engine.pool
@@ -68,12 +80,28 @@ def make_engine(settings: Settings) -> AsyncEngine:
         POOL_CHECKED_OUT.set(pool.checkedout())
         POOL_OVERFLOW.set(max(pool.overflow(), 0))
 
-    def count(*_: Any) -> None:
+    def started(connection: Connection, *_: Any) -> None:
         DB_STATEMENTS.inc()
+        connection.info.setdefault("started", []).append(time.perf_counter())
+
+    def finished(connection: Connection, _cursor: Any, statement: str, *_: Any) -> None:
+        seconds = time.perf_counter() - connection.info["started"].pop()
+        if seconds * 1000 >= settings.slow_query_ms:
+            operation = CURRENT_OPERATION.get()
+            DB_SLOW_STATEMENTS.labels(operation_label(operation)).inc()
+            log.warning(
+                "slow statement: %.1f ms (SLOW_QUERY_MS=%g) for operation %s: %s",
+                seconds * 1000,
+                settings.slow_query_ms,
+                operation or "-",
+                " ".join(statement.split())[:SHOWN_STATEMENT],
+                extra={"duration_ms": round(seconds * 1000, 1), "operation": operation},
+            )
 
     event.listen(pool, "checkout", report)
     event.listen(pool, "checkin", report)
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    event.listen(engine.sync_engine, "before_cursor_execute", started)
+    event.listen(engine.sync_engine, "after_cursor_execute", finished)
     return engine
 
 

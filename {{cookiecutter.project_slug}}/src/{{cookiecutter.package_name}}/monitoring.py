@@ -12,6 +12,7 @@ import re
 import shutil
 from collections.abc import Iterable
 from contextlib import suppress
+from contextvars import ContextVar
 from pathlib import Path
 
 from prometheus_client import (
@@ -61,7 +62,15 @@ GRAPHQL_LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 DB_STATEMENTS = Counter("db_statements_total", "SQL statements sent to the database")
+DB_SLOW_STATEMENTS = Counter(
+    "db_slow_statements_total",
+    "SQL statements that took SLOW_QUERY_MS or longer, by the GraphQL operation that sent them",
+    ["operation"],
+)
 WORKER_RSS = Gauge("worker_resident_memory_bytes", "Resident memory of each worker", multiprocess_mode="liveall")
+
+CURRENT_OPERATION: ContextVar[str | None] = ContextVar("current_operation", default=None)
+"""The GraphQL operation this task serves, for what the database layer logs and counts."""
 
 OPERATION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 MAX_OPERATION_NAMES = 100

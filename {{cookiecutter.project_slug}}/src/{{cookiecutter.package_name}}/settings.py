@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     db_pool_size: PositiveInt | None = None
     db_max_overflow: int | None = Field(None, ge=0)
     db_pool_timeout: PositiveFloat = 10.0
+    db_echo: bool = False
+    slow_query_ms: float = Field(100, ge=0)
 {%- if cookiecutter.database == "postgresql" %}
     db_pgbouncer: bool = False
     """DATABASE_URL points at PgBouncer in transaction pooling mode (db_postgresql.py)."""

@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..cache import ResponseCache, auth_scope, response_key
-from ..monitoring import RESPONSE_CACHE
+from ..monitoring import CURRENT_OPERATION, RESPONSE_CACHE
 from .documents import DocumentCache
 from .errors import RETRY_AFTER_SECONDS, UNAVAILABLE
 
@@ -188,6 +188,7 @@ class GraphQLEndpoint:
         except Refusal as refusal:
             return refusal.response()
         request.state.operation_name = operation.label if operation else None
+        CURRENT_OPERATION.set(request.state.operation_name)  # this request's task only
         response = await self._respond(request, operation)
         failed = response.status_code >= 400 or b'"errors":' in response.body
         if failed and unavailable(response):
