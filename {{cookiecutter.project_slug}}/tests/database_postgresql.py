@@ -75,6 +75,16 @@ def after_failed_connect() -> None:
     """asyncpg leaves nothing behind a refused connection."""
 
 
+def as_postgres(*paths: Path) -> list[str]:
+    """The prefix that runs a server program as `postgres` when the tests run as root (PostgreSQL
+    and PgBouncer refuse to run as root), once `paths` are handed to it; none otherwise."""
+    if os.geteuid() != 0:
+        return []
+    for path in paths:
+        shutil.chown(path, "postgres")
+    return ["runuser", "-u", "postgres", "--"]
+
+
 class PrivateServer:
     """A PostgreSQL cluster of this test's own (initdb, pg_ctl) on a free port, to stop and start again.
 
@@ -85,10 +95,7 @@ class PrivateServer:
         self.directory = Path(tempfile.mkdtemp(prefix="pg-"))
         self.data = self.directory / "data"
         self.port = free_port()
-        self.as_owner: list[str] = []
-        if os.geteuid() == 0:
-            shutil.chown(self.directory, "postgres")
-            self.as_owner = ["runuser", "-u", "postgres", "--"]
+        self.as_owner = as_postgres(self.directory)
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")
 
     @property

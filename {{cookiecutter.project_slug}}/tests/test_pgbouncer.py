@@ -2,7 +2,6 @@
 free port): more concurrent requests than PgBouncer has server connections, all answered right."""
 
 import asyncio
-import os
 import shutil
 import socket
 import subprocess
@@ -19,6 +18,7 @@ from {{ cookiecutter.package_name }}.seed import seed
 from {{ cookiecutter.package_name }}.settings import Settings
 
 from .conftest import graphql, serve
+from .database_postgresql import as_postgres
 
 SERVER_CONNECTIONS = 2
 """PgBouncer's default_pool_size here: far fewer server connections than the requests in flight."""
@@ -50,11 +50,7 @@ server_reset_query_always = 1
 logfile = {folder / "pgbouncer.log"}
 """
     )
-    as_owner = []
-    if os.geteuid() == 0:  # PgBouncer refuses to run as root
-        for path in (folder, *folder.iterdir()):
-            shutil.chown(path, "postgres")
-        as_owner = ["runuser", "-u", "postgres", "--"]
+    as_owner = as_postgres(folder, *folder.iterdir())
     process = subprocess.Popen([*as_owner, program, str(folder / "pgbouncer.ini")], stdout=subprocess.DEVNULL)
     try:
         for _ in range(100):  # until it listens
