@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 
+from graphql import GraphQLFormattedError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .graphql.endpoint import Refusal
 from .graphql.errors import INTERNAL, new_error_id
 
 log = logging.getLogger(__name__)
@@ -28,7 +30,7 @@ class BodyTooLarge(Exception):
 
 def too_large(max_bytes: int) -> JSONResponse:
     message = f"the request body is larger than MAX_BODY_BYTES={max_bytes}: send a smaller one"
-    return JSONResponse({"errors": [{"message": message}]}, 413, {"Connection": "close"})
+    return Refusal.because(message, 413, {"Connection": "close"}).response()
 
 
 class GuardRequests:
@@ -79,8 +81,8 @@ class GuardRequests:
             if started:
                 raise  # too late for an answer: the server closes the connection
             message = f"internal error [error id {error_id}]"
-            error = {"message": message, "extensions": {"code": INTERNAL, "id": error_id}}
-            await JSONResponse({"errors": [error]}, 500)(scope, receive, send)
+            error: GraphQLFormattedError = {"message": message, "extensions": {"code": INTERNAL, "id": error_id}}
+            await Refusal([error], 500).response()(scope, receive, send)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -93,4 +95,4 @@ async def http_error(request: Request, exc: Exception) -> Response:
         allowed = ", ".join(sorted(exc.headers["Allow"].split(", ")))  # Starlette's order varies
         message = f"{request.method} is not accepted by {request.url.path}: use {allowed}"
         headers = {**exc.headers, "Allow": allowed}
-    return JSONResponse({"errors": [{"message": message}]}, exc.status_code, headers)
+    return Refusal.because(message, exc.status_code, headers).response()

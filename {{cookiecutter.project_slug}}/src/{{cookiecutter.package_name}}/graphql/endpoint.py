@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,10 +51,11 @@ def shown(value: Any) -> str:
 
 
 class Refusal(Exception):
-    """A request answered with errors before the schema library sees it."""
+    """A request answered with errors and no data, before the schema library sees it (and, from
+    guard.py, before or instead of the endpoint): the one JSON shape of every refusal."""
 
     def __init__(
-        self, errors: list[GraphQLFormattedError], status_code: int = 400, headers: dict[str, str] | None = None
+        self, errors: list[GraphQLFormattedError], status_code: int = 400, headers: Mapping[str, str] | None = None
     ) -> None:
         super().__init__(errors[0]["message"])
         self.errors = errors
@@ -62,7 +63,7 @@ class Refusal(Exception):
         self.headers = headers
 
     @classmethod
-    def because(cls, message: str, status_code: int = 400, headers: dict[str, str] | None = None) -> Refusal:
+    def because(cls, message: str, status_code: int = 400, headers: Mapping[str, str] | None = None) -> Refusal:
         return cls([{"message": message}], status_code, headers)
 
     def response(self) -> JSONResponse:
