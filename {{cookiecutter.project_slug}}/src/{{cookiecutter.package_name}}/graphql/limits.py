@@ -51,31 +51,36 @@ ESTIMATED_LIST_ITEMS = 10
 """Items assumed for a list field without a `limit` argument."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Measures:
-    depth: int = 0
-    aliases: int = 0
-    cost: int = 0
+    depth: int
+    aliases: int
+    cost: int
+
+
+def measure(context: ValidationContext, operation: OperationDefinitionNode) -> Measures:
+    """One operation's measures, found by walking its selections with the schema's types."""
+    walk = _Walk(context, operation)
+    root = context.schema.get_root_type(operation.operation)
+    depth = walk.selections(operation.selection_set, root, 1, frozenset())
+    return Measures(depth, walk.aliases, walk.cost)
 
 
 class _Walk:
-    """One operation's measures, found by walking its selections with the schema's types."""
-
     def __init__(self, context: ValidationContext, operation: OperationDefinitionNode) -> None:
         self.context = context
         self.defaults = {
             definition.variable.name.value: definition.default_value
             for definition in operation.variable_definitions or ()
         }
-        self.measures = Measures()
+        self.aliases = 0
+        self.cost = 0
 
-    def selections(self, selection_set: SelectionSetNode, parent: GraphQLNamedType | None, objects: int) -> int:
-        """Walk a selection set asked of `objects` objects; its depth below this level."""
-        return self._walk(selection_set, parent, objects, frozenset())
-
-    def _walk(
+    def selections(
         self, selection_set: SelectionSetNode, parent: GraphQLNamedType | None, objects: int, seen: frozenset[str]
     ) -> int:
+        """Walk a selection set asked of `objects` objects, through the fragments not `seen` on the
+        way here; its depth below this level."""
         depth = 0
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
@@ -83,14 +88,14 @@ class _Walk:
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
                 inner = self.context.schema.get_type(condition.name.value) if condition else parent
-                depth = max(depth, self._walk(selection.selection_set, inner, objects, seen))
+                depth = max(depth, self.selections(selection.selection_set, inner, objects, seen))
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
                 fragment = self.context.get_fragment(name)
                 if fragment is None or name in seen:  # unknown or cyclic: other rules say so
                     continue
                 inner = self.context.schema.get_type(fragment.type_condition.name.value)
-                depth = max(depth, self._walk(fragment.selection_set, inner, objects, seen | {name}))
+                depth = max(depth, self.selections(fragment.selection_set, inner, objects, seen | {name}))
         return depth
 
     def _field(self, node: FieldNode, parent: GraphQLNamedType | None, objects: int, seen: frozenset[str]) -> int:
@@ -98,13 +103,13 @@ class _Walk:
         if name.startswith("__") and name != "__typename":
             return 0
         if node.alias is not None:
-            self.measures.aliases += 1
-        self.measures.cost += objects
+            self.aliases += 1
+        self.cost += objects
         field = parent.fields.get(name) if isinstance(parent, GraphQLObjectType) else None
         if node.selection_set is None or field is None:
             return 1
         items = objects * self._items(node, field.type, field.args.get("limit"))
-        return 1 + self._walk(node.selection_set, get_named_type(field.type), items, seen)
+        return 1 + self.selections(node.selection_set, get_named_type(field.type), items, seen)
 
     def _items(self, node: FieldNode, type_: Any, limit: GraphQLArgument | None) -> int:
         """Items a field's list holds at most (1 for a field that is no list)."""
@@ -149,10 +154,7 @@ def limits_rule(settings: Settings) -> type[ASTValidationRule]:
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
             context = self.context
             assert isinstance(context, ValidationContext)  # a rule that reads types runs with the schema
-            walk = _Walk(context, node)
-            root = context.schema.get_root_type(node.operation)
-            walk.measures.depth = walk.selections(node.selection_set, root, 1)
-            measures = walk.measures
+            measures = measure(context, node)
             label = f"operation {node.name.value!r}" if node.name else "the operation"
             if measures.depth > max_depth:
                 self.report_error(
