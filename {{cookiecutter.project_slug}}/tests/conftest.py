@@ -30,7 +30,7 @@ SETTINGS_ENV = (
     "CACHE_TTL_SECONDS", "CACHE_KEY_PREFIX", "MEMORY_WARN_MB", "MEMORY_CHECK_SECONDS", "TRACEMALLOC",
     "LOG_LEVEL", "PROMETHEUS_MULTIPROC_DIR", "REQUEST_TIMEOUT_SECONDS", "MAX_BODY_BYTES", "GRAPHQL_MAX_DEPTH",
     "GRAPHQL_MAX_ALIASES", "GRAPHQL_MAX_COST", "GUNICORN_CMD_ARGS", "DB_PGBOUNCER",
-    "SLOW_QUERY_MS", "DB_ECHO",
+    "SLOW_QUERY_MS", "DB_ECHO", "MAX_BATCH_SIZE", "SERVER_TIMING", "PROFILE",
 )  # fmt: skip
 
 
@@ -134,12 +134,15 @@ async def graphql(client: httpx.AsyncClient, query: str, **variables: Any) -> di
     return body
 
 
+def service_env(database_url: str) -> dict[str, str]:
+    """What a service started in a process of its own needs to use the tests' database and cache."""
+    settings = {name.upper(): str(value) for name, value in cache_settings().items()}
+    source = os.pathsep.join(filter(None, [str(PROJECT / "src"), os.environ.get("PYTHONPATH")]))
+    return {"DATABASE_URL": database_url, "PYTHONPATH": source, **settings}
+
+
 @contextmanager
 def gunicorn(database_url: str, workers: int, **env: str) -> Iterator[GunicornServed]:
     """The service under gunicorn.conf.py with `workers` workers, once ready: its base URL, pid and log."""
-    settings = {name.upper(): str(value) for name, value in cache_settings().items()}
-    source = os.pathsep.join(filter(None, [str(PROJECT / "src"), os.environ.get("PYTHONPATH")]))
-    with start_gunicorn(
-        PROJECT, DATABASE_URL=database_url, WEB_CONCURRENCY=str(workers), PYTHONPATH=source, **settings, **env
-    ) as served:
+    with start_gunicorn(PROJECT, **service_env(database_url), WEB_CONCURRENCY=str(workers), **env) as served:
         yield served

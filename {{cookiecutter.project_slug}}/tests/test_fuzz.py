@@ -1,6 +1,7 @@
 """Property-based fuzzing of /graphql: whatever a client sends, the answer is JSON with data or
 errors, never a 500, a traceback or a fault. Documents come from the schema (hypothesis-graphql):
-valid queries and mutations with arbitrary arguments, and documents with one violation each."""
+valid queries and mutations with arbitrary arguments, alone or in batches, and documents with one
+violation each."""
 
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,13 @@ JSON = st.recursive(
 )
 
 
-def assert_answered(response: httpx.Response) -> dict[str, Any]:
+def assert_answered(response: httpx.Response) -> Any:
+    """The JSON answer: an object with data or errors, or for a batch an array of them."""
     assert response.status_code in (200, 400, 405, 413), response.text
     assert response.headers["content-type"] == "application/json", response.text
-    body: dict[str, Any] = response.json()
-    assert "data" in body or body.get("errors"), body
+    body = response.json()
+    for answer in body if isinstance(body, list) else [body]:
+        assert isinstance(answer, dict) and ("data" in answer or answer.get("errors")), body
     assert "Traceback" not in response.text
     assert "INTERNAL_SERVER_ERROR" not in response.text, "bad input must never reach a fault"
     return body
@@ -68,6 +71,14 @@ async def test_any_text_stored_by_a_mutation(client: httpx.AsyncClient, db_with_
 @given(body=JSON)
 async def test_any_json_body(client: httpx.AsyncClient, body: Any) -> None:
     assert_answered(await client.post("/graphql", json=body))
+
+
+@FUZZ
+@given(batch=st.lists(from_schema(SDL).map(lambda document: {"query": document}), min_size=1, max_size=10))
+async def test_batches_of_valid_operations(client: httpx.AsyncClient, batch: list[dict[str, str]]) -> None:
+    answers = assert_answered(await client.post("/graphql", json=batch))
+
+    assert isinstance(answers, list) and len(answers) == len(batch)
 
 
 @FUZZ

@@ -30,7 +30,7 @@ async def refusal(response: httpx.Response, status_code: int = 400) -> str:
         ('{"query": "{ users { id }', {"content-type": "application/json"}, "not valid JSON"),
         ('{"query": "{ users { id } }"}', {"content-type": "text/plain"}, "Content-Type 'text/plain'"),
         ('{"query": "{ users { id } }"}', {}, "Content-Type '(none)'"),
-        ('[{"query": "{ users { id } }"}]', {"content-type": "application/json"}, "a JSON array"),
+        ("[]", {"content-type": "application/json"}, "the batch holds 0 operations"),
         ('"{ users { id } }"', {"content-type": "application/json"}, "a JSON string"),
         ('{"query": 5}', {"content-type": "application/json"}, "query=5"),
         ('{"query": "  "}', {"content-type": "application/json"}, "query='  '"),

@@ -59,6 +59,8 @@ def test_overrides_that_break_the_budget_stop_with_one_line(monkeypatch: pytest.
         ("GRAPHQL_MAX_DEPTH", "1"),
         ("GRAPHQL_MAX_ALIASES", "-1"),
         ("GRAPHQL_MAX_COST", "lots"),
+        ("MAX_BATCH_SIZE", "-1"),
+        ("SERVER_TIMING", "sometimes"),
     ],
 )
 def test_a_bad_env_value_is_named_with_its_value(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
@@ -77,3 +79,33 @@ def test_bind_gives_host_and_port(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings(_env_file=None)
 
     assert (settings.host, settings.port) == ("0.0.0.0", 9000)
+
+
+def test_profile_is_refused_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("PROFILE", "1")
+
+    with pytest.raises(SettingsError) as raised:
+        load_settings(_env_file=None)
+
+    assert "PROFILE=True is not allowed with APP_ENV=production" in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("app_env", "server_timing", "expected"),
+    [
+        ("development", None, True),
+        ("production", None, False),
+        ("production", "1", True),
+        ("development", "0", False),
+    ],
+)
+def test_server_timing_is_on_in_development_unless_set(
+    monkeypatch: pytest.MonkeyPatch, app_env: str, server_timing: str | None, expected: bool
+) -> None:
+    monkeypatch.setenv("APP_ENV", app_env)
+    if server_timing is not None:
+        monkeypatch.setenv("SERVER_TIMING", server_timing)
+
+    assert load_settings(_env_file=None).timing_header is expected

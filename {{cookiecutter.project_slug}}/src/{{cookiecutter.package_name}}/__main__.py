@@ -1,4 +1,4 @@
-"""Command line: `python -m {{ cookiecutter.package_name }} serve|seed|schema|perf-check`."""
+"""Command line: `python -m {{ cookiecutter.package_name }} serve|seed|schema|perf-check|profile`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from .settings import SettingsError, load_settings
 
@@ -33,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--url", help="check the service at this URL instead of starting one here")
     check.add_argument("--requests", type=_count(50), default=500, help="requests for the cache and memory checks")
     check.add_argument("--seconds", type=_count(1), default=5, help="length of the load run")
+    profile = commands.add_parser("profile", help="record a py-spy flame graph of the workers under a locust run")
+    profile.add_argument("--seconds", type=_count(1), default=20, help="length of the locust run")
+    profile.add_argument("--users", type=_count(1), default=20, help="locust users")
+    profile.add_argument("--output", type=Path, help="the SVG to write (default: profiles/flame-<time>.svg)")
     args = parser.parse_args(argv)
 
     if args.command == "schema":
@@ -51,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
         from .perf_check import run as perf_check
 
         return perf_check(settings, args.url, args.requests, args.seconds)
+
+    if args.command == "profile":
+        from .flamegraph import run as profile_run
+
+        return profile_run(args.seconds, args.users, args.output)
 
     if args.command == "seed":
         from .seed import seed as run_seed

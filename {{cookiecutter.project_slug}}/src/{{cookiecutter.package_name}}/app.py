@@ -34,6 +34,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         documents,
         explorer=not settings.production,
         timeout=settings.request_timeout_seconds,
+        max_batch_size=settings.max_batch_size,
+        server_timing=settings.timing_header,
     )
 
     @asynccontextmanager
@@ -47,6 +49,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await stack.enter_async_context(monitor_memory(settings))
             yield {"engine": engine, "sessions": make_sessions(engine), "cache": cache}
 
+    # ObserveRequests outermost: it logs and counts whatever GuardRequests answers.
+    middleware = [Middleware(ObserveRequests), Middleware(GuardRequests, max_body_bytes=settings.max_body_bytes)]
+    if settings.profile:
+        from .profiling import ProfileRequests  # pyinstrument: a development dependency, as PROFILE is
+
+        middleware.append(Middleware(ProfileRequests))
     return Starlette(
         routes=[
             # A Route, not a Mount: POST /graphql must not bounce through a 307 to /graphql/.
@@ -55,8 +63,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/health/ready", ready),
             Route("/metrics", metrics),
         ],
-        # ObserveRequests outermost: it logs and counts whatever GuardRequests answers.
-        middleware=[Middleware(ObserveRequests), Middleware(GuardRequests, max_body_bytes=settings.max_body_bytes)],
+        middleware=middleware,
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )

@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any, Protocol, TypeVar
 
 from .monitoring import RESPONSE_CACHE
+from .timing import spent
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,7 @@ class ResponseCache:
         """`call()`, or `fallback` while the backend fails and for BACKOFF_SECONDS after."""
         if time.monotonic() < self._down_until:
             return fallback
+        started = time.perf_counter()
         try:
             result = await call()
         except Exception as exc:  # noqa: BLE001 - any cache failure must degrade to "uncached"
@@ -127,6 +129,8 @@ class ResponseCache:
             RESPONSE_CACHE.labels("error").inc()
             self._down_until = time.monotonic() + BACKOFF_SECONDS
             return fallback
+        finally:
+            spent("cache", time.perf_counter() - started)
         if self._down_until:
             log.warning("response cache answers again")
             self._down_until = 0.0
@@ -178,11 +182,14 @@ class ResponseCache:
         if self.backend is None:
             return
         versions = self.backend.versions
+        started = time.perf_counter()
         try:
             await versions.bump([GENERATION, *sorted(tags)])
         except Exception:
             # Cached entries under these tags may outlive this write by up to the TTL.
             log.exception("could not invalidate %s: cached answers may be stale for up to %d s", tags, self.ttl_seconds)
+        finally:
+            spent("cache", time.perf_counter() - started)
 
     async def ping(self) -> None:
         if self.backend is not None:

@@ -23,6 +23,7 @@ from .monitoring import (
     operation_label,
 )
 from .settings import Settings
+from .timing import spent
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
 
     def finished(connection: Connection, _cursor: Any, statement: str, *_: Any) -> None:
         seconds = time.perf_counter() - connection.info["started"].pop()
+        spent("db", seconds)
         if seconds * 1000 >= settings.slow_query_ms:
             operation = CURRENT_OPERATION.get()
             DB_SLOW_STATEMENTS.labels(operation_label(operation)).inc()

@@ -52,7 +52,8 @@ RESPONSE_CACHE = Counter(
 )
 GRAPHQL_REQUESTS = Counter(
     "graphql_requests_total",
-    "GraphQL requests by operation name and outcome: ok, error (an answer with errors), refused (malformed)",
+    "GraphQL requests (each operation of a batch on its own) by operation name and outcome: "
+    "ok, error (an answer with errors), refused (malformed)",
     ["operation", "outcome"],
 )
 GRAPHQL_LATENCY = Histogram(
@@ -88,6 +89,13 @@ def operation_label(name: str | None) -> str:
         _operation_names.add(name)
         return name
     return "other"
+
+
+def count_operation(name: str | None, outcome: str, seconds: float) -> None:
+    """One GraphQL operation answered: a request, or one operation of a batch."""
+    label = operation_label(name)
+    GRAPHQL_REQUESTS.labels(label, outcome).inc()
+    GRAPHQL_LATENCY.labels(label).observe(seconds)
 
 
 def metrics_directory() -> Path | None:

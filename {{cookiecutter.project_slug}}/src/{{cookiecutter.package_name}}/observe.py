@@ -2,7 +2,8 @@
 
 A pure ASGI middleware, so that it times the whole answer, body included. The
 GraphQL endpoint leaves the operation name, the cache outcome and the outcome
-in the request's state; this reads them when the answer has gone.
+in the request's state; this reads them when the answer has gone. (A batch's
+line names its operations; the endpoint counts each of them itself.)
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .monitoring import GRAPHQL_LATENCY, GRAPHQL_REQUESTS, operation_label
+from .monitoring import count_operation
 
 access = logging.getLogger(__name__.rpartition(".")[0] + ".access")
 QUIET_PATHS = ("/health/", "/metrics")
@@ -55,10 +56,8 @@ class ObserveRequests:
             "operation": operation,
             "cache": cache,
         }
-        if path == "/graphql":
-            label = operation_label(operation)
-            GRAPHQL_REQUESTS.labels(label, state.get("outcome", "error")).inc()
-            GRAPHQL_LATENCY.labels(label).observe(seconds)
+        if path == "/graphql" and not state.get("batch"):  # a batch's operations are counted one by one
+            count_operation(operation, state.get("outcome", "error"), seconds)
         level = logging.DEBUG if path.startswith(QUIET_PATHS) else logging.INFO
         access.log(
             level,

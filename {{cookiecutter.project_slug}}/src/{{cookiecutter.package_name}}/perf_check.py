@@ -18,8 +18,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -71,30 +71,42 @@ class Served:
 
 
 @contextmanager
-def gunicorn(project: Path, **env: str) -> Iterator[Served]:
-    """The service under the project's gunicorn.conf.py on a free port, until the block ends."""
+def gunicorn(project: Path, wrap: Sequence[str] = (), **env: str) -> Iterator[Served]:
+    """The service under the project's gunicorn.conf.py on a free port, until the block ends.
+
+    `wrap` is a command that runs gunicorn as its child (py-spy, for `make profile`): it is
+    gunicorn that is stopped at the end, and then the wrapper is awaited.
+    """
     with tempfile.TemporaryFile("w+") as log:
         port = free_port()
         command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", f"{__package__}.app:create_app()"]
         server = subprocess.Popen(
-            command,
+            [*wrap, *command],
             cwd=project,
             env={**os.environ, **env, "BIND": f"127.0.0.1:{port}"},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        served = Served(f"http://127.0.0.1:{port}", server.pid, log)
         try:
+            base = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + 30
-            while not _ready(served.base):
+            while not _ready(base):
                 if server.poll() is not None or time.monotonic() > deadline:
                     log.seek(0)
                     raise SystemExit(f"the service did not start:\n{log.read()}")
                 time.sleep(0.2)
-            yield served
+            yield Served(base, _master(server, wrapped=bool(wrap)), log)
         finally:
-            server.send_signal(signal.SIGTERM)
+            if server.poll() is None:
+                with suppress(ProcessLookupError):
+                    os.kill(_master(server, wrapped=bool(wrap)), signal.SIGTERM)
             server.wait(timeout=30)
+
+
+def _master(server: subprocess.Popen[bytes], wrapped: bool) -> int:
+    """gunicorn's master: the process started, or the child of the command that wraps it."""
+    children = psutil.Process(server.pid).children() if wrapped else []
+    return children[0].pid if children else server.pid
 
 
 def free_port() -> int:

@@ -44,6 +44,14 @@ class Settings(BaseSettings):
     graphql_max_depth: int = Field(10, ge=2)
     graphql_max_aliases: int = Field(30, ge=0)
     graphql_max_cost: int = Field(100_000, ge=100)
+    max_batch_size: int = Field(10, ge=0)
+    """Operations in one batched POST (a JSON array); 0 refuses batches."""
+
+    # Diagnostics (see PERFORMANCE.md, "Common performance issues")
+    server_timing: bool | None = None
+    """The Server-Timing header; unset: on in development, off in production."""
+    profile: bool = False
+    """`?profile=html|text` answers a pyinstrument report of the request (profiling.py); development only."""
 
     memory_warn_mb: int = Field({{ cookiecutter.memory_warn_mb | int }}, ge=64)
     memory_check_seconds: PositiveFloat = 30.0
@@ -95,6 +103,15 @@ class Settings(BaseSettings):
             ) from None
         return self
 
+    @model_validator(mode="after")
+    def _profile_in_development(self) -> Settings:
+        if self.profile and self.production:
+            raise ValueError(
+                "PROFILE=True is not allowed with APP_ENV=production: any client could profile requests "
+                "at the workers' expense; profile a development instance, or use `make profile`"
+            )
+        return self
+
     @property
     def plan(self) -> Plan:
         """Workers and per-worker pool; WEB_CONCURRENCY, DB_POOL_SIZE and DB_MAX_OVERFLOW win."""
@@ -103,6 +120,11 @@ class Settings(BaseSettings):
     @property
     def production(self) -> bool:
         return self.app_env == "production"
+
+    @property
+    def timing_header(self) -> bool:
+        """Whether answers carry Server-Timing: SERVER_TIMING if set, else development only."""
+        return not self.production if self.server_timing is None else self.server_timing
 
     @property
     def host(self) -> str:

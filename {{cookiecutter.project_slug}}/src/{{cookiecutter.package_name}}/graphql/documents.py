@@ -9,6 +9,7 @@ bounded, so that no text is too costly to reject.
 from __future__ import annotations
 
 from collections.abc import Collection
+from time import perf_counter
 
 from cachetools import LRUCache
 from graphql import (
@@ -23,6 +24,7 @@ from graphql import (
 
 from ..monitoring import DOCUMENT_CACHE
 from ..settings import Settings
+from ..timing import spent
 from .limits import limits_rule
 
 MAX_QUERY_LENGTH = 20_000
@@ -65,6 +67,13 @@ class DocumentCache:
 
     def parse(self, query: str) -> DocumentNode:
         """The document for `query`, parsed once; a GraphQLError names the limit a text breaks."""
+        started = perf_counter()
+        try:
+            return self._parse(query)
+        finally:
+            spent("parse", perf_counter() - started)
+
+    def _parse(self, query: str) -> DocumentNode:
         document = self._documents.get(query)
         if document is not None:
             DOCUMENT_CACHE.labels("parse", "hit").inc()
@@ -88,6 +97,19 @@ class DocumentCache:
         The rules must be the same classes from one request to the next (the spec's
         rules and fixed custom ones): a rule built per request would never hit.
         """
+        started = perf_counter()
+        try:
+            return self._validate(schema, document, rules, max_errors)
+        finally:
+            spent("validate", perf_counter() - started)
+
+    def _validate(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        rules: Collection[type[ASTValidationRule]] | None,
+        max_errors: int | None,
+    ) -> list[GraphQLError]:
         text = _text_of(document)
         if text is None:
             return validate(schema, document, rules, max_errors)

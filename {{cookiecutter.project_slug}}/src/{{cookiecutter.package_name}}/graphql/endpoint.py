@@ -9,6 +9,11 @@ miss the endpoint parses the text (once per text, in DocumentCache), picks the
 operation and refuses a mutation sent by GET; the library's handler then reuses
 that document through `prepared_document` and never parses it again.
 
+A POST whose body is a JSON array is a batch: each of its operations is a request
+of its own (its own context, DataLoaders and cache lookup), run concurrently with
+its neighbours, except that a mutation waits for every operation before it and
+holds back every one after it; the answer is the array of their answers, in order.
+
 Whatever happens inside, the answer is JSON: a query that runs longer than
 REQUEST_TIMEOUT_SECONDS is cancelled and answered 503 (a mutation is bounded by
 the database instead; `_execute` says why), and so is a request whose errors say
@@ -20,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,9 +40,11 @@ from graphql import (
 )
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Message
 
 from ..cache import ResponseCache, auth_scope, response_key
-from ..monitoring import CURRENT_OPERATION, RESPONSE_CACHE
+from ..monitoring import CURRENT_OPERATION, RESPONSE_CACHE, count_operation
+from ..timing import TIMINGS, Timings, spent
 from .documents import DocumentCache
 from .errors import RETRY_AFTER_SECONDS, UNAVAILABLE
 
@@ -102,38 +110,69 @@ def _json_param(name: str, text: str | None) -> Any:
         raise Refusal.because(f"{name}={shown(text)} is not valid JSON: {error}") from None
 
 
-async def read_operation(request: Request, explorer: bool) -> Operation | None:
-    """The operation a request asks for; None for the explorer page (`explorer` allows it)."""
+async def read_request(request: Request, explorer: bool) -> Any:
+    """What a request sends: an object (one operation), a list (a batch, by POST only),
+    or None for the explorer page (`explorer` allows it)."""
     if request.method == "GET":
         if "query" not in request.query_params:
             if explorer and "text/html" in request.headers.get("accept", ""):
                 return None
             raise Refusal.because("GET /graphql needs a `query` parameter holding a GraphQL document")
-        data: Any = {
+        return {
             "query": request.query_params["query"],
             "variables": _json_param("variables", request.query_params.get("variables")),
             "operationName": request.query_params.get("operationName"),
         }
-    elif request.method == "POST":
-        content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-        if content_type != "application/json":
-            raise Refusal.because(f"Content-Type {content_type or '(none)'!r} is not accepted: send application/json")
-        try:
-            data = await request.json()  # Starlette keeps it: the handler reads it again for free
-        except ValueError as error:
-            raise Refusal.because(f"the request body is not valid JSON: {error}") from None
-        if not isinstance(data, dict):
-            raise Refusal.because(f"the request body is a JSON {json_type(data)}: send one object with a query")
-    else:
+    if request.method != "POST":
         raise Refusal.because(f"{request.method} is not accepted: use GET or POST", 405, {"Allow": "GET, POST"})
+    content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise Refusal.because(f"Content-Type {content_type or '(none)'!r} is not accepted: send application/json")
+    try:
+        data = await request.json()  # Starlette keeps it: the handler reads it again for free
+    except ValueError as error:
+        raise Refusal.because(f"the request body is not valid JSON: {error}") from None
+    if not isinstance(data, dict | list):
+        raise Refusal.because(
+            f"the request body is a JSON {json_type(data)}: send an object with a query, or an array of them"
+        )
+    return data
+
+
+def operation_of(data: Any, item: str | None = None) -> Operation:
+    """The operation an object asks for; `item` names a batch's item, `batch[2]`, in the messages."""
+    if not isinstance(data, dict):
+        raise Refusal.because(f"{item or 'the operation'} is a JSON {json_type(data)}: send an object with a query")
+    where = f"{item}: " if item else ""
     query, variables, name = data.get("query"), data.get("variables"), data.get("operationName")
     if not isinstance(query, str) or not query.strip():
-        raise Refusal.because(f"query={shown(query)} is not a GraphQL document: send it as a non-empty string")
+        raise Refusal.because(f"{where}query={shown(query)} is not a GraphQL document: send it as a non-empty string")
     if variables is not None and not isinstance(variables, dict):
-        raise Refusal.because(f"variables={shown(variables)} is not valid: send a JSON object or null")
+        raise Refusal.because(f"{where}variables={shown(variables)} is not valid: send a JSON object or null")
     if name is not None and not isinstance(name, str):
-        raise Refusal.because(f"operationName={shown(name)} is not valid: send a string or null")
+        raise Refusal.because(f"{where}operationName={shown(name)} is not valid: send a string or null")
     return Operation(query, variables, name)
+
+
+def item_request(request: Request, item: Any) -> Request:
+    """A request of its own for one operation of a batch: the batch's headers and the
+    lifespan's state, the operation as its body, and a state of its own for the rest."""
+    body = json.dumps(item).encode()
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:  # the batch's body has been read: what comes next is the client's disconnect
+            return await request.receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    scope = {
+        **request.scope,
+        "headers": [(name, value) for name, value in request.scope["headers"] if name != b"content-length"],
+        "state": {**request.scope.get("state", {})},
+    }
+    return Request(scope, receive)
 
 
 def unavailable(response: Response) -> bool:
@@ -173,21 +212,106 @@ class _Flight:
 
 
 class GraphQLEndpoint:
-    def __init__(self, handle: Handler, documents: DocumentCache, explorer: bool, timeout: float) -> None:
+    def __init__(
+        self,
+        handle: Handler,
+        documents: DocumentCache,
+        *,
+        explorer: bool,
+        timeout: float,
+        max_batch_size: int,
+        server_timing: bool,
+    ) -> None:
         self._handle = handle
         self._documents = documents
         self._explorer = explorer
         self._timeout = timeout
+        self._max_batch_size = max_batch_size
+        self._server_timing = server_timing
         self._flights: dict[str, _Flight] = {}
 
     async def handle(self, request: Request) -> Response:
         """The answer; the request's state keeps what observe.py logs and counts of it."""
+        if not self._server_timing:
+            return await self._dispatch(request)
+        timings = Timings()
+        TIMINGS.set(timings)  # this request's task, and the tasks it starts
+        response = await self._dispatch(request)
+        response.headers["Server-Timing"] = timings.header()
+        return response
+
+    async def _dispatch(self, request: Request) -> Response:
         request.state.cache_tags = set()
         request.state.outcome = "refused"
         try:
-            operation = await read_operation(request, self._explorer)
+            data = await read_request(request, self._explorer)
+            if isinstance(data, list):
+                return await self._batch(request, data)
+            operation = None if data is None else operation_of(data)
         except Refusal as refusal:
             return refusal.response()
+        return await self._operation(request, operation)
+
+    async def _batch(self, request: Request, items: list[Any]) -> Response:
+        """The answers to a batch's operations, as one JSON array in their order.
+
+        The status is 200 when any operation answered, else 503 when any could not be
+        served now, else 400; each item holds its own data and errors.
+        """
+        if self._max_batch_size == 0:
+            raise Refusal.because(
+                "the request body is a JSON array (a batch), and batches are off (MAX_BATCH_SIZE=0): "
+                "send one object with a query"
+            )
+        if not 1 <= len(items) <= self._max_batch_size:
+            raise Refusal.because(
+                f"the batch holds {len(items)} operations: send 1 to {self._max_batch_size} (MAX_BATCH_SIZE) "
+                "per request"
+            )
+        request.state.batch = True  # observe.py: each operation is counted on its own, here
+        async with asyncio.TaskGroup() as group:
+            tasks: list[asyncio.Task[tuple[Response, str | None]]] = []
+            for index, item in enumerate(items):
+                writes = self._writes(item)
+                if writes and tasks:
+                    await asyncio.wait(tasks)  # a mutation starts when everything before it is done
+                tasks.append(group.create_task(self._item(request, index, item)))
+                if writes:
+                    await asyncio.wait(tasks[-1:])  # and nothing after it starts until it is done
+        answers = [task.result() for task in tasks]
+        request.state.operation_name = ",".join(name or "-" for _, name in answers)
+        statuses = {response.status_code for response, _ in answers}
+        status = 200 if 200 in statuses else 503 if 503 in statuses else 400
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None
+        body = b"[" + b",".join(bytes(response.body) for response, _ in answers) + b"]"
+        return Response(body, status, headers, media_type="application/json")
+
+    def _writes(self, item: Any) -> bool:
+        """Whether a batch's item is a mutation; one that cannot be told is refused when it runs."""
+        if not isinstance(item, dict) or not isinstance(query := item.get("query"), str):
+            return False
+        name = item.get("operationName")
+        try:
+            definition = get_operation_ast(self._documents.parse(query), name if isinstance(name, str) else None)
+        except GraphQLError:
+            return False
+        return definition is not None and definition.operation is OperationType.MUTATION
+
+    async def _item(self, batch: Request, index: int, item: Any) -> tuple[Response, str | None]:
+        """One operation of a batch, answered as if it had come alone, and counted as such."""
+        started = time.perf_counter()
+        request = item_request(batch, item)
+        request.state.cache_tags = set()
+        request.state.outcome = "refused"
+        request.state.operation_name = None
+        try:
+            response = await self._operation(request, operation_of(item, f"batch[{index}]"))
+        except Refusal as refusal:
+            response = refusal.response()
+        count_operation(request.state.operation_name, request.state.outcome, time.perf_counter() - started)
+        return response, request.state.operation_name
+
+    async def _operation(self, request: Request, operation: Operation | None) -> Response:
         request.state.operation_name = operation.label if operation else None
         CURRENT_OPERATION.set(request.state.operation_name)  # this request's task only
         response = await self._respond(request, operation)
@@ -249,20 +373,31 @@ class GraphQLEndpoint:
         except Refusal as refusal:
             return refusal.response(), None
         request.state.document = document
-        if definition.operation is not OperationType.QUERY:
-            # A write is never cut off here: SQLAlchemy finishes a commit it has begun whatever
-            # happens to the request, so a cancelled mutation could be written after its client
-            # was told it failed, and be written again when the client retries. The database
-            # bounds each of its statements by the same timeout instead (db_*.py).
-            return await self._handle(request), definition.operation
+        started = time.perf_counter()
         try:
-            async with asyncio.timeout(self._timeout) as deadline:
-                return await self._handle(request), definition.operation
-        except TimeoutError:
-            if not deadline.expired():
-                raise
+            response = await self._run(request, definition.operation)
+        finally:
+            spent("execute", time.perf_counter() - started)
+        if response is None:
             message = (
                 f"the query did not finish within REQUEST_TIMEOUT_SECONDS={self._timeout:g}: "
                 "ask for less (fewer fields, a smaller limit) or retry later"
             )
             return Refusal.because(message, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}).response(), None
+        return response, definition.operation
+
+    async def _run(self, request: Request, kind: OperationType) -> Response | None:
+        """The handler's answer; None when a query outlived REQUEST_TIMEOUT_SECONDS and was cancelled."""
+        if kind is not OperationType.QUERY:
+            # A write is never cut off here: SQLAlchemy finishes a commit it has begun whatever
+            # happens to the request, so a cancelled mutation could be written after its client
+            # was told it failed, and be written again when the client retries. The database
+            # bounds each of its statements by the same timeout instead (db_*.py).
+            return await self._handle(request)
+        try:
+            async with asyncio.timeout(self._timeout) as deadline:
+                return await self._handle(request)
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            return None
