@@ -237,7 +237,7 @@ class GraphQLEndpoint:
         timings = Timings()
         TIMINGS.set(timings)  # this request's task, and the tasks it starts
         response = await self._dispatch(request)
-        response.headers["Server-Timing"] = timings.header()
+        response.headers.append("Server-Timing", timings.header())
         return response
 
     async def _dispatch(self, request: Request) -> Response:
