@@ -107,8 +107,8 @@ class Settings(BaseSettings):
     def _profile_in_development(self) -> Settings:
         if self.profile and self.production:
             raise ValueError(
-                "PROFILE=True is not allowed with APP_ENV=production: any client could profile requests "
-                "at the workers' expense; profile a development instance, or use `make profile`"
+                "PROFILE is on while APP_ENV=production: any client could profile requests at the workers' "
+                "expense; unset PROFILE, and profile a development instance or with `make profile`"
             )
         return self
 
