@@ -18,7 +18,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 @contextmanager
 def service(**env: str) -> Iterator[Served]:
     """The service under gunicorn.conf.py with `env` added, as perf-check starts it."""
-    with gunicorn(PROJECT, **env) as served:
+    with gunicorn(PROJECT, env) as served:
         yield served
 
 

@@ -144,5 +144,5 @@ def service_env(database_url: str) -> dict[str, str]:
 @contextmanager
 def gunicorn(database_url: str, workers: int, **env: str) -> Iterator[GunicornServed]:
     """The service under gunicorn.conf.py with `workers` workers, once ready: its base URL, pid and log."""
-    with start_gunicorn(PROJECT, **service_env(database_url), WEB_CONCURRENCY=str(workers), **env) as served:
+    with start_gunicorn(PROJECT, {**service_env(database_url), "WEB_CONCURRENCY": str(workers), **env}) as served:
         yield served

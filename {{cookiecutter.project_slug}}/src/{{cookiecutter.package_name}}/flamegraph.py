@@ -23,6 +23,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -41,26 +42,27 @@ RATE = 200
 SHOWN_FUNCTIONS = 8
 
 
-def record(project: Path, output: Path, seconds: int, users: int, **env: str) -> int:
+def record(project: Path, output: Path, seconds: int, users: int) -> int:
     """Record the flame graph into `output`; locust's exit status (1 when some requests failed)."""
     py_spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
     if py_spy is None:
         raise SystemExit("py-spy is not installed: `make install` installs it with the development tools")
     output.parent.mkdir(parents=True, exist_ok=True)
     py_spy_record = [py_spy, "record", "--subprocesses", "--function", f"--rate={RATE}", "--format=flamegraph"]
-    with gunicorn(project, wrap=[*py_spy_record, "-o", str(output), "--"], **env) as served:
-        load = subprocess.run(
-            [
-                *(sys.executable, "-m", "locust", "-f", "locustfile.py", "--headless", "--only-summary"),
-                *("--host", served.base, "--users", str(users), "--spawn-rate", str(users)),
-                *("--run-time", f"{seconds}s", "--stop-timeout", "5"),
-            ],
-            cwd=project,
-            check=False,
-        )
-    if not output.is_file() and served.log is not None:
-        served.log.seek(0)
-        raise SystemExit(f"py-spy wrote no flame graph:\n{served.log.read()[-2000:]}")
+    with tempfile.TemporaryFile("w+") as log:
+        with gunicorn(project, wrap=[*py_spy_record, "-o", str(output), "--"], log=log) as served:
+            load = subprocess.run(
+                [
+                    *(sys.executable, "-m", "locust", "-f", "locustfile.py", "--headless", "--only-summary"),
+                    *("--host", served.base, "--users", str(users), "--spawn-rate", str(users)),
+                    *("--run-time", f"{seconds}s", "--stop-timeout", "5"),
+                ],
+                cwd=project,
+                check=False,
+            )
+        if not output.is_file():  # py-spy says why, among the service's lines
+            log.seek(0)
+            raise SystemExit(f"py-spy wrote no flame graph:\n{log.read()[-3000:]}")
     return load.returncode
 
 

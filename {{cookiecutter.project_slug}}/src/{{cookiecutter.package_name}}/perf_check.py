@@ -18,8 +18,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -71,19 +71,22 @@ class Served:
 
 
 @contextmanager
-def gunicorn(project: Path, wrap: Sequence[str] = (), **env: str) -> Iterator[Served]:
-    """The service under the project's gunicorn.conf.py on a free port, until the block ends.
+def gunicorn(
+    project: Path, env: Mapping[str, str] | None = None, wrap: Sequence[str] = (), log: IO[str] | None = None
+) -> Iterator[Served]:
+    """The service under the project's gunicorn.conf.py, with `env` added, on a free port, until the block ends.
 
     `wrap` is a command that runs gunicorn as its child (py-spy, for `make profile`): it is
-    gunicorn that is stopped at the end, and then the wrapper is awaited.
+    gunicorn that is stopped at the end, and then the wrapper is awaited. What they print
+    goes to `log`, or to a temporary file that the end of the block removes.
     """
-    with tempfile.TemporaryFile("w+") as log:
+    with nullcontext(log) if log is not None else tempfile.TemporaryFile("w+") as log:
         port = free_port()
         command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", f"{__package__}.app:create_app()"]
         server = subprocess.Popen(
             [*wrap, *command],
             cwd=project,
-            env={**os.environ, **env, "BIND": f"127.0.0.1:{port}"},
+            env={**os.environ, **(env or {}), "BIND": f"127.0.0.1:{port}"},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -349,7 +352,7 @@ def run(settings: Settings, url: str | None, requests: int, seconds: float) -> i
             print(f"no gunicorn.conf.py in {project}: run perf-check in the project, or give --url", file=sys.stderr)
             return 1
         # The monitor samples often enough to see the run; this process reads RSS itself anyway.
-        with gunicorn(project, MEMORY_CHECK_SECONDS="0.5") as served:
+        with gunicorn(project, {"MEMORY_CHECK_SECONDS": "0.5"}) as served:
             items = asyncio.run(check(settings, served, requests, seconds))
     for item in items:
         print(item)
