@@ -154,6 +154,13 @@ def operation_of(data: Any, item: str | None = None) -> Operation:
     return Operation(query, variables, name)
 
 
+def begin(request: Request) -> None:
+    """A request's state before anything is known of it: refused, no operation, nothing read."""
+    request.state.cache_tags = set()
+    request.state.outcome = "refused"
+    request.state.operation_name = None
+
+
 def item_request(request: Request, item: Any) -> Request:
     """A request of its own for one operation of a batch: the batch's headers and the
     lifespan's state, the operation as its body, and a state of its own for the rest."""
@@ -241,8 +248,7 @@ class GraphQLEndpoint:
         return response
 
     async def _dispatch(self, request: Request) -> Response:
-        request.state.cache_tags = set()
-        request.state.outcome = "refused"
+        begin(request)
         try:
             data = await read_request(request, self._explorer)
             if isinstance(data, list):
@@ -301,9 +307,7 @@ class GraphQLEndpoint:
         """One operation of a batch, answered as if it had come alone, and counted as such."""
         started = time.perf_counter()
         request = item_request(batch, item)
-        request.state.cache_tags = set()
-        request.state.outcome = "refused"
-        request.state.operation_name = None
+        begin(request)
         try:
             response = await self._operation(request, operation_of(item, f"batch[{index}]"))
         except Refusal as refusal:
