@@ -56,6 +56,17 @@ worker_class = "{{ cookiecutter.package_name }}.worker.Worker"
 # line per request itself (observe.py), so gunicorn's access log stays off.
 logconfig_dict = logging_config(settings)
 
+# gunicorn (25.1 and later) listens for `gunicornc` commands on a unix socket, by default
+# the same $XDG_RUNTIME_DIR/gunicorn.ctl (or ~/.gunicorn/gunicorn.ctl) for every master on
+# the host: the last one started takes it, and `gunicornc -c "worker remove 1"` meant for
+# one service reaches another. Each service has its own, named after it and its port:
+#   gunicornc -s $XDG_RUNTIME_DIR/{{ cookiecutter.package_name }}-8000.ctl -c "show workers"
+#   (or -s ~/.gunicorn/{{ cookiecutter.package_name }}-8000.ctl when XDG_RUNTIME_DIR is unset)
+# `--control-socket PATH` still chooses another; `--no-control-socket` turns it off.
+_runtime_dir = os.environ.get("XDG_RUNTIME_DIR")
+_control_dir = _runtime_dir if _runtime_dir and os.path.isdir(_runtime_dir) else os.path.expanduser("~/.gunicorn")
+control_socket = os.path.join(_control_dir, f"{{ cookiecutter.package_name }}-{settings.port}.ctl")
+
 # Each worker builds its app and pools after the fork: a pool must never cross a fork.
 preload_app = False
 

@@ -8,12 +8,14 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from graphql import validate
 from sqlalchemy import Engine, event
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 from starlette.types import Receive, Scope, Send
 
 from {{ cookiecutter.package_name }}.app import create_app
+from {{ cookiecutter.package_name }}.graphql import documents
 from {{ cookiecutter.package_name }}.models import Base
 from {{ cookiecutter.package_name }}.perf_check import Served as GunicornServed
 from {{ cookiecutter.package_name }}.perf_check import gunicorn as start_gunicorn
@@ -31,6 +33,7 @@ SETTINGS_ENV = (
     "LOG_LEVEL", "PROMETHEUS_MULTIPROC_DIR", "REQUEST_TIMEOUT_SECONDS", "MAX_BODY_BYTES", "GRAPHQL_MAX_DEPTH",
     "GRAPHQL_MAX_ALIASES", "GRAPHQL_MAX_COST", "GUNICORN_CMD_ARGS", "DB_PGBOUNCER",
     "SLOW_QUERY_MS", "DB_ECHO", "MAX_BATCH_SIZE", "SERVER_TIMING", "PROFILE",
+    "MAX_HEADER_BYTES", "CLIENT_TIMEOUT_SECONDS", "METRICS_ALLOW",
 )  # fmt: skip
 
 
@@ -57,6 +60,19 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
+def validations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The query texts graphql-core's validation rules really run on."""
+    seen: list[str] = []
+
+    def counting(schema: Any, document: Any, *args: Any) -> Any:
+        seen.append(document.loc.source.body)
+        return validate(schema, document, *args)
+
+    monkeypatch.setattr(documents, "validate", counting)
+    return seen
+
+
+@pytest.fixture
 def settings(database_url: str) -> Settings:
     return load_settings(_env_file=None, database_url=database_url, **cache_settings())
 
@@ -79,8 +95,8 @@ class Served:
 
 
 @asynccontextmanager
-async def serve_app(settings: Settings) -> AsyncIterator[Served]:
-    """One instance of the service, its lifespan running, driven over HTTP."""
+async def serve_app(settings: Settings, client: tuple[str, int] = ("127.0.0.1", 40000)) -> AsyncIterator[Served]:
+    """One instance of the service, its lifespan running, driven over HTTP from `client`'s address."""
     app = create_app(settings)
     async with LifespanManager(app) as manager:
         state = manager._state
@@ -90,14 +106,14 @@ async def serve_app(settings: Settings) -> AsyncIterator[Served]:
             # asgi-lifespan would hand every request the same dict.
             await app({**scope, "state": dict(state)}, receive, send)
 
-        transport = httpx.ASGITransport(app=one_request)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield Served(client, state)
+        transport = httpx.ASGITransport(app=one_request, client=client)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as session:
+            yield Served(session, state)
 
 
 @asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async with serve_app(settings) as served:
+async def serve(settings: Settings, client: tuple[str, int] = ("127.0.0.1", 40000)) -> AsyncIterator[httpx.AsyncClient]:
+    async with serve_app(settings, client) as served:
         yield served.client
 
 
@@ -124,6 +140,11 @@ def sql_statements() -> Iterator[list[str]]:
     event.listen(Engine, "before_cursor_execute", record)
     yield statements
     event.remove(Engine, "before_cursor_execute", record)
+
+
+def braced(*selections: str) -> str:
+    """A selection set of `selections`: query texts built in code without f-strings' doubled braces."""
+    return "{ " + " ".join(selections) + " }"
 
 
 async def graphql(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:

@@ -129,6 +129,23 @@ async def test_unknown_user_is_null_and_malformed_id_is_an_error(client: httpx.A
     assert "id='abc' is not a valid user id" in malformed["errors"][0]["message"]
 
 
+BAD_IDS = ["abc", "0", "-1", "2147483648", "1" * 5_000, "\u0661\u0662", "\uff11\uff12", " 12", "1e3"]
+
+
+@pytest.mark.parametrize("user_id", BAD_IDS)
+async def test_an_id_is_ascii_digits_in_range_or_bad_input(
+    client: httpx.AsyncClient, db_with_users: tuple[int, int], user_id: str
+) -> None:
+    """Never a fault (int() refuses thousands of digits), and never a user read from digits of
+    another script (str.isdecimal takes Arabic-Indic "\u0661\u0662" for 12)."""
+    body = await graphql(client, "query($id: ID!) { user(id: $id) { id } }", id=user_id)
+
+    assert body["data"] == {"user": None}
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+    assert "is not a valid user id: use a whole number from 1 to 2147483647" in error["message"]
+
+
 async def test_syntax_error_is_a_graphql_error(client: httpx.AsyncClient) -> None:
     response = await client.post("/graphql", json={"query": "{ users { id "})
 

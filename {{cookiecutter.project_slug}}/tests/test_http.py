@@ -69,11 +69,31 @@ async def test_get_refuses_a_mutation_with_405_and_stores_nothing(client: httpx.
     assert (await graphql(client, "{ users { id } }"))["data"]["users"] == []
 
 
-async def test_other_methods_are_not_allowed(client: httpx.AsyncClient) -> None:
-    response = await client.put("/graphql", json={"query": "{ users { id } }"})
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "HEAD", "OPTIONS"])
+async def test_other_methods_are_not_allowed_and_allow_lists_what_is(client: httpx.AsyncClient, method: str) -> None:
+    """HEAD too: Starlette would offer it beside GET, and the schema libraries refuse it."""
+    response = await client.request(method, "/graphql", params={"query": "{ __typename }"})
 
     assert response.status_code == 405
-    assert set(response.headers["allow"].split(", ")) >= {"GET", "POST"}
+    assert response.headers["allow"] == "GET, POST"
+    if method != "HEAD":  # a HEAD answer has no body
+        assert f"{method} is not accepted by /graphql: use GET, POST" in await refusal(response, 405)
+
+
+async def test_a_trailing_slash_is_not_redirected_to_the_clients_host(client: httpx.AsyncClient) -> None:
+    """Starlette's 307 would send the client to whatever host its Host header named."""
+    response = await client.post("/graphql/", json={"query": "{ __typename }"}, headers={"host": "evil.example"})
+
+    assert "/graphql/ does not exist" in await refusal(response, 404)
+    assert "location" not in response.headers
+
+
+@pytest.mark.parametrize("path", ["/health/live", "/metrics"])
+async def test_head_is_answered_where_get_is_offered(client: httpx.AsyncClient, path: str) -> None:
+    get, head = await client.get(path), await client.head(path)
+
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["content-type"] == get.headers["content-type"]
 
 
 @pytest.mark.parametrize(
@@ -120,6 +140,21 @@ async def test_production_has_neither_explorer_nor_introspection(settings: Setti
     assert "introspection has been disabled" in introspection.json()["errors"][0]["message"]
     assert "'__schema'" in introspection.json()["errors"][0]["message"]
     assert query.json() == {"data": {"users": []}}
+
+
+@pytest.mark.parametrize(("env", "suggested"), [("development", True), ("production", False)])
+async def test_field_suggestions_are_made_in_development_only(
+    settings: Settings, tables: None, env: str, suggested: bool
+) -> None:
+    """A suggestion names fields the query did not: in production it would read the schema out to anyone."""
+    async with serve(settings.model_copy(update={"app_env": env})) as client:
+        misspelt = await client.post("/graphql", json={"query": "{ usrs { id } }"})
+        again = await client.post("/graphql", json={"query": "{ usrs { id } }"})  # the verdict, cached
+
+    for response in (misspelt, again):
+        (error,) = response.json()["errors"]
+        assert "Cannot query field 'usrs' on type 'Query'." in error["message"]
+        assert ("'users'" in error["message"]) is suggested
 
 
 JSON = st.recursive(

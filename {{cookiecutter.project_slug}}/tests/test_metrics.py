@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from {{ cookiecutter.package_name }}.monitoring import (
@@ -15,8 +16,9 @@ from {{ cookiecutter.package_name }}.monitoring import (
     operation_label,
 )
 from {{ cookiecutter.package_name }}.perf_check import metric, worker_pids
+from {{ cookiecutter.package_name }}.settings import Settings
 
-from .conftest import PROJECT, graphql, gunicorn
+from .conftest import PROJECT, graphql, gunicorn, serve
 
 
 def requests_counted(text: str, operation: str, outcome: str) -> float:
@@ -45,6 +47,37 @@ async def test_metrics_show_statements_latency_and_memory(client: httpx.AsyncCli
     assert metric(text, "db_statements_total") >= 1
     assert metric(text, "graphql_request_duration_seconds_count", operation="Nested") >= 1
     assert metric(text, "worker_resident_memory_bytes") > 10 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("app_env", "allow", "address", "status"),
+    [
+        ("development", None, "203.0.113.7", 200),
+        ("production", None, "203.0.113.7", 403),
+        ("production", None, "10.1.2.3", 200),
+        ("production", None, "::1", 200),
+        ("production", "192.0.2.0/24, 127.0.0.1", "192.0.2.9", 200),
+        ("production", "192.0.2.0/24, 127.0.0.1", "10.1.2.3", 403),
+        ("development", "192.0.2.0/24", "203.0.113.7", 403),
+    ],
+)
+async def test_metrics_answer_only_the_networks_allowed(
+    settings: Settings, tables: None, app_env: str, allow: str | None, address: str, status: int
+) -> None:
+    """Metrics name client-chosen operation names and each worker's memory: in production, by
+    default, only loopback and private networks (where one's own Prometheus is) may read them."""
+    configured = settings.model_copy(update={"app_env": app_env, "metrics_allow": allow})
+    async with serve(configured, client=(address, 40000)) as client:
+        response = await client.get("/metrics")
+        graphql_answer = await client.post("/graphql", json={"query": "{ __typename }"})
+
+    assert response.status_code == status, response.text
+    if status == 403:
+        assert response.json()["errors"][0]["message"].startswith(f"/metrics is not open to {address}")
+        assert "graphql_requests_total" not in response.text
+    else:
+        assert "graphql_requests_total" in response.text
+    assert graphql_answer.status_code == 200  # only /metrics is guarded
 
 
 def test_operation_names_cannot_grow_the_metrics_without_bound() -> None:

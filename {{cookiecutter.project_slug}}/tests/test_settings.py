@@ -61,6 +61,9 @@ def test_overrides_that_break_the_budget_stop_with_one_line(monkeypatch: pytest.
         ("GRAPHQL_MAX_COST", "lots"),
         ("MAX_BATCH_SIZE", "-1"),
         ("SERVER_TIMING", "sometimes"),
+        ("MAX_HEADER_BYTES", "100"),
+        ("CLIENT_TIMEOUT_SECONDS", "0"),
+        ("METRICS_ALLOW", "10.0.0.0/8,prometheus"),
     ],
 )
 def test_a_bad_env_value_is_named_with_its_value(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:

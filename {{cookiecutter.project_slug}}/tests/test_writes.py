@@ -2,6 +2,7 @@
 answers; a mutation that fails or is cut off leaves no row behind."""
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
@@ -91,4 +92,18 @@ async def test_a_refused_mutation_writes_nothing(client: httpx.AsyncClient, data
     refused = await client.post("/graphql", json=create_post("orphan", user_id=999))
 
     assert "no user has this id" in refused.text
+    assert await rows(database_url) == (0, 0)
+
+
+async def test_a_lone_surrogate_is_bad_input_and_writes_nothing(client: httpx.AsyncClient, database_url: str) -> None:
+    """JSON's \\ud800 escape carries half a UTF-16 pair that no database can store: the client's
+    mistake, named, and not a fault."""
+    query = 'mutation($name: String!) { createUser(name: $name, email: "ann@example.com") { id } }'
+    body = json.dumps({"query": query, "variables": {"name": "Ann \ud800"}})  # ASCII: escaped
+
+    response = await client.post("/graphql", content=body, headers={"content-type": "application/json"})
+
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+    assert "U+D800, half of a UTF-16 surrogate pair, alone" in error["message"]
     assert await rows(database_url) == (0, 0)

@@ -18,9 +18,9 @@ from .graphql.documents import DocumentCache
 from .graphql.endpoint import GraphQLEndpoint
 from .graphql.handler_{{ cookiecutter.schema_library }} import make_handler
 from .guard import GuardRequests, http_error
-from .health import live, ready
+from .health import live, readiness
 from .memory import monitor_memory
-from .monitoring import metrics
+from .monitoring import metrics_for
 from .observe import ObserveRequests
 from .settings import Settings, load_settings
 
@@ -55,15 +55,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
         from .profiling import ProfileRequests  # pyinstrument: a development dependency, as PROFILE is
 
         middleware.append(Middleware(ProfileRequests))
-    return Starlette(
+    # A Route, not a Mount: POST /graphql must not bounce through a 307 to /graphql/. Starlette
+    # adds HEAD to any route with GET, which the schema libraries answer 405: not offered.
+    graphql_route = Route("/graphql", graphql.handle, methods=["GET", "POST"])
+    graphql_route.methods = {"GET", "POST"}
+    app = Starlette(
         routes=[
-            # A Route, not a Mount: POST /graphql must not bounce through a 307 to /graphql/.
-            Route("/graphql", graphql.handle, methods=["GET", "POST"]),
+            graphql_route,
             Route("/health/live", live),
-            Route("/health/ready", ready),
-            Route("/metrics", metrics),
+            Route("/health/ready", readiness(settings.production)),
+            Route("/metrics", metrics_for(settings.metrics_networks)),
         ],
         middleware=middleware,
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )
+    # Starlette's 307 from /graphql/ to /graphql would build its `location` from the client's
+    # Host header: an open redirect for anyone who can set it. A path that is not served is a 404.
+    app.router.redirect_slashes = False
+    return app

@@ -5,7 +5,8 @@ A pure ASGI middleware, inside ObserveRequests (which then logs and counts the
 answer it gives). It counts the body as it arrives, so a client cannot make a
 worker hold more than MAX_BODY_BYTES, whatever Content-Length says or leaves out.
 A fault is logged once with its traceback under an id, and the client gets the
-id and never the traceback.
+id and never the traceback. A client that leaves mid-body is no fault: its access
+line says 499, as nginx's would.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 
 from graphql import GraphQLFormattedError
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -67,6 +68,14 @@ class GuardRequests:
         except BodyTooLarge:
             if not started:
                 await too_large(self.max_body_bytes)(scope, receive, send)
+        except ClientDisconnect:
+            # The client left (or protocol.py closed a body that stopped arriving) before the
+            # request was whole: nothing failed here, and nobody is left to answer. The access
+            # line records it as nginx does, 499 "client closed request".
+            if not started:
+                await Refusal.because("the client closed the connection before its request arrived", 499).response()(
+                    scope, receive, send
+                )
         except Exception as exc:  # a fault anywhere still gets a JSON answer (it is re-raised if too late)
             error_id = new_error_id()
             log.error(

@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import suppress
 from contextvars import ContextVar
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from pathlib import Path
 
 from prometheus_client import (
@@ -29,7 +30,7 @@ from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 # "livesum": under gunicorn each worker has its own pool; the fleet view is their sum.
 POOL_SIZE = Gauge("db_pool_size", "Connections the pool keeps open", multiprocess_mode="livesum")
@@ -49,6 +50,25 @@ RESPONSE_CACHE = Counter(
     "graphql_response_cache_total",
     "Response cache outcomes: hit, miss, stored, error",
     ["result"],
+)
+# Labelled by backend, though a worker has one: an unlabelled gauge is written (0) by every
+# process that imports this module, gunicorn's master included, which serves nothing
+# and would hold "livemin" at 0 for good.
+RESPONSE_CACHE_UP = Gauge(
+    "response_cache_up",
+    "1 while the response cache is in use; 0 while its backend fails and answers are computed "
+    "uncached (the lowest of the workers')",
+    ["backend"],
+    multiprocess_mode="livemin",
+)
+RESPONSE_CACHE_PENDING = Gauge(
+    "response_cache_pending_invalidations",
+    "Writes committed while the response cache was unreachable whose invalidation has not reached it yet",
+    multiprocess_mode="livesum",
+)
+RESPONSE_CACHE_DEFERRED = Counter(
+    "response_cache_deferred_invalidations_total",
+    "Writes whose invalidation waited for the response cache to answer again",
 )
 GRAPHQL_REQUESTS = Counter(
     "graphql_requests_total",
@@ -121,14 +141,33 @@ class WorkersCollector(Collector):
         return merged
 
 
-async def metrics(_: Request) -> Response:
-    """GET /metrics: this process's metrics, or under gunicorn every worker's, merged."""
-    registry = REGISTRY
-    directory = metrics_directory()
-    if directory is not None:
-        registry = CollectorRegistry()
-        registry.register(WorkersCollector(directory))
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+def metrics_for(networks: Sequence[IPv4Network | IPv6Network]) -> Callable[[Request], Awaitable[Response]]:
+    """GET /metrics for clients from `networks` (METRICS_ALLOW): the metrics name client-chosen
+    operation names and each worker's memory, which are nobody else's business."""
+
+    async def metrics(request: Request) -> Response:
+        if not _allowed(request, networks):
+            host = request.client.host if request.client else "?"
+            message = f"/metrics is not open to {host}: only to the networks in METRICS_ALLOW"
+            return JSONResponse({"errors": [{"message": message, "extensions": {"code": "FORBIDDEN"}}]}, 403)
+        registry = REGISTRY
+        directory = metrics_directory()
+        if directory is not None:  # this process's metrics, or under gunicorn every worker's, merged
+            registry = CollectorRegistry()
+            registry.register(WorkersCollector(directory))
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return metrics
+
+
+def _allowed(request: Request, networks: Sequence[IPv4Network | IPv6Network]) -> bool:
+    if request.client is None:
+        return True  # a unix socket: a process on this host
+    try:
+        address = ip_address(request.client.host)  # behind a proxy, uvicorn has put X-Forwarded-For's here
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
 
 
 def prepare_directory(directory: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Any, Literal
 
 from pydantic import Field, PositiveFloat, PositiveInt, PrivateAttr, ValidationError, field_validator, model_validator
@@ -13,6 +14,10 @@ from .tuning import BudgetError, Plan, detect_cpu_cores, plan_for
 
 class SettingsError(ValueError):
     """A setting from the environment is invalid; the message names it and the rule."""
+
+
+PRIVATE_NETWORKS = ("127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "::1/128", "fc00::/7")
+"""Loopback and private (RFC 1918, RFC 4193) networks: where a Prometheus of one's own scrapes from."""
 
 
 class Settings(BaseSettings):
@@ -46,6 +51,13 @@ class Settings(BaseSettings):
     graphql_max_cost: int = Field(100_000, ge=100)
     max_batch_size: int = Field(10, ge=0)
     """Operations in one batched POST (a JSON array); 0 refuses batches."""
+    max_header_bytes: int = Field(32_768, ge=1024)
+    """Bytes of one request head (request line and headers); a larger one is refused with 431."""
+    client_timeout_seconds: PositiveFloat = 10.0
+    """How long a request head may take to arrive, and how long a body may pause (protocol.py)."""
+    metrics_allow: str | None = None
+    """Networks that may read /metrics, comma-separated (`10.0.0.0/8,127.0.0.1`); unset: any
+    client in development, loopback and private networks in production (metrics_networks)."""
 
     # Diagnostics (see PERFORMANCE.md, "Common performance issues")
     server_timing: bool | None = None
@@ -85,6 +97,20 @@ class Settings(BaseSettings):
             raise ValueError("use HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:8000")
         return value
 
+    @field_validator("metrics_allow")
+    @classmethod
+    def _parse_networks(cls, value: str | None) -> str | None:
+        if value is not None:
+            for network in value.split(","):
+                try:
+                    ip_network(network.strip(), strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"{network.strip()!r} is not a network: use addresses or CIDRs separated by commas, "
+                        "e.g. 10.0.0.0/8,127.0.0.1 (0.0.0.0/0,::/0 opens /metrics to every client)"
+                    ) from None
+        return value
+
     @model_validator(mode="after")
     def _resolve_plan(self) -> Settings:
         cores = detect_cpu_cores() if self.cpu_cores == "auto" else self.cpu_cores
@@ -120,6 +146,16 @@ class Settings(BaseSettings):
     @property
     def production(self) -> bool:
         return self.app_env == "production"
+
+    @property
+    def metrics_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """Who may read /metrics: METRICS_ALLOW, else everyone in development, and in
+        production the networks a scraper on the host or in the cluster comes from."""
+        if self.metrics_allow is not None:
+            return tuple(ip_network(network.strip(), strict=False) for network in self.metrics_allow.split(","))
+        if not self.production:
+            return (ip_network("0.0.0.0/0"), ip_network("::/0"))
+        return tuple(ip_network(network) for network in PRIVATE_NETWORKS)
 
     @property
     def timing_header(self) -> bool:

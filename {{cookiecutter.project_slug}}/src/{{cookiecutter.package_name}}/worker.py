@@ -16,6 +16,11 @@ wrong with the plain UvicornWorker then:
   graceful_timeout runs out, and the lifespan's shutdown (which closes the
   database pool and the cache client) never runs. Here requests get
   graceful_timeout less LIFESPAN_RESERVE_SECONDS, and the lifespan the rest.
+
+It also hands uvicorn what its Config has no setting for: protocol.py's bounds on
+a request head's size and time and on a stalled body (MAX_HEADER_BYTES,
+CLIENT_TIMEOUT_SECONDS), and it turns off uvicorn's `server: uvicorn` header, so
+that answers do not tell every client which server (and so which flaws) it is.
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ from typing import Any
 from gunicorn.arbiter import Arbiter
 from uvicorn.server import Server
 from uvicorn_worker import UvicornWorker
+
+from .protocol import BoundedHttpToolsProtocol
+from .settings import load_settings
 
 DRAIN_SECONDS = 1.0
 """How long open connections may still bring requests once shutdown begins."""
@@ -53,6 +61,10 @@ class Worker(UvicornWorker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.config.timeout_graceful_shutdown = max(1, self.cfg.graceful_timeout - LIFESPAN_RESERVE_SECONDS)
+        # gunicorn.conf.py has checked the settings; uvicorn reads both of these when the server starts.
+        settings = load_settings()
+        self.config.http = BoundedHttpToolsProtocol.limited(settings.max_header_bytes, settings.client_timeout_seconds)
+        self.config.server_header = False  # the `date` header stays
 
     async def _serve(self) -> None:
         # UvicornWorker._serve with DrainingServer in place of uvicorn's Server.

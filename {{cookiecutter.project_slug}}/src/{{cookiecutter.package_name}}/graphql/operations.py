@@ -22,6 +22,12 @@ MAX_LIMIT = 1000
 MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+SURROGATE = re.compile(r"[\ud800-\udfff]")
+"""Half of a UTF-16 pair: JSON's `\\ud800` escape lets a client send one alone, and no
+database (nor UTF-8) can store it."""
+ID = re.compile(r"[0-9]{1,10}")
+"""ASCII digits, and no more of them than MAX_ID has: `str.isdecimal` also takes "١٢", and
+int() of thousands of digits costs time before it fails."""
 
 
 def bad_input(message: str) -> GraphQLError:
@@ -30,7 +36,7 @@ def bad_input(message: str) -> GraphQLError:
 
 def parse_id(value: str | int, kind: str) -> int:
     text = str(value)
-    if not text.isdecimal() or not 1 <= int(text) <= MAX_ID:
+    if not ID.fullmatch(text) or not 1 <= int(text) <= MAX_ID:
         raise bad_input(f"id={text!r} is not a valid {kind} id: use a whole number from 1 to {MAX_ID}")
     return int(text)
 
@@ -43,6 +49,10 @@ def checked_text(field: str, value: str, max_length: int) -> str:
     if control:  # some databases cannot store NUL, and no control character belongs in a name or a title
         code = f"U+{ord(control[0]):04X}"
         raise bad_input(f"{field}={value!r} is not valid: it holds the control character {code}")
+    surrogate = SURROGATE.search(stripped)
+    if surrogate:
+        code = f"U+{ord(surrogate[0]):04X}"
+        raise bad_input(f"{field}={value!r} is not valid: it holds {code}, half of a UTF-16 surrogate pair, alone")
     return stripped
 
 
