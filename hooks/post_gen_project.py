@@ -32,7 +32,12 @@ MANIFEST: dict[tuple[str, str | tuple[str, ...]], list[Path]] = {
         TESTS / "cache_memory.py",
         TESTS / "test_cache_memory.py",
     ],
-    ("cache_backend", "redis"): [PACKAGE / "cache_redis.py", TESTS / "cache_redis.py", TESTS / "test_cache_redis.py"],
+    ("cache_backend", "redis"): [
+        PACKAGE / "cache_redis.py",
+        TESTS / "cache_redis.py",
+        TESTS / "test_cache_redis.py",
+        TESTS / "test_cache_outage.py",
+    ],
     ("cache_backend", "none"): [PACKAGE / "cache_none.py", TESTS / "cache_none.py"],
     ("cache_backend", ("memory", "redis")): [TESTS / "test_cache_hits.py"],
     ("schema_library", "ariadne"): [

@@ -2,12 +2,17 @@
 reaches every worker."""
 
 import asyncio
+import time
 from collections.abc import Iterator
+from typing import Any, cast
 
 import httpx
 import pytest
 
-from .conftest import graphql, gunicorn
+from {{ cookiecutter.package_name }}.cache import Backend, ResponseCache
+from {{ cookiecutter.package_name }}.settings import Settings
+
+from .conftest import graphql, gunicorn, serve_app
 
 CREATE_USER = "mutation($name: String!, $email: String!) { createUser(name: $name, email: $email) { id } }"
 
@@ -85,6 +90,65 @@ async def test_concurrent_misses_for_one_query_compute_it_once(
     assert sorted(response.headers["x-cache"] for response in responses) == ["hit"] * 9 + ["miss"]
     assert len({response.text for response in responses}) == 1
     assert len(sql_statements) == 1
+
+
+class Outage:
+    """While `on`, every call to a backend it wraps fails, as a Redis that does not answer does."""
+
+    on = False
+
+    def wrap(self, backend: Backend) -> Backend:
+        return cast(Backend, _Failing(backend, self))
+
+
+class _Failing:
+    def __init__(self, target: object, outage: Outage) -> None:
+        self._target = target
+        self._outage = outage
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        if not callable(value):
+            return _Failing(value, self._outage)  # the backend's entries and versions
+
+        async def call(*args: Any) -> Any:
+            if self._outage.on:
+                raise ConnectionError("no answer (the test's outage)")
+            return await value(*args)
+
+        return call
+
+
+async def test_a_write_acknowledged_while_the_cache_fails_is_in_every_answer_after_it(
+    settings: Settings, tables: None
+) -> None:
+    outage = Outage()
+    async with serve_app(settings) as served:
+        client, cache = served.client, served.state["cache"]
+        assert isinstance(cache, ResponseCache) and cache.backend is not None
+        cache.backend = outage.wrap(cache.backend)
+        await post(client, USERS)
+        cached = await post(client, USERS)
+
+        outage.on = True
+        created = await graphql(client, 'mutation { createUser(name: "Cy", email: "cy@example.com") { id } }')
+        degraded = (await client.get("/health/ready")).json()
+        outage.on = False
+        # Until the cache is in use again: every answer on the way, and the first hit, has the write.
+        counts: list[int] = []
+        deadline = time.monotonic() + 30
+        while True:
+            answer = await post(client, USERS)
+            counts.append(len(answer.json()["data"]["users"]))
+            if answer.headers["x-cache"] == "hit":
+                break
+            assert time.monotonic() < deadline, "the cache was not used again"
+            await asyncio.sleep(0.05)
+
+    assert cached.headers["x-cache"] == "hit"
+    assert created["data"]["createUser"]["id"]
+    assert degraded["status"] == "degraded"
+    assert counts == [1] * len(counts)
 
 
 @pytest.fixture

@@ -1,18 +1,14 @@
-import asyncio
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
 
-from {{ cookiecutter.package_name }} import cache
-from {{ cookiecutter.package_name }}.perf_check import free_port
 from {{ cookiecutter.package_name }}.settings import Settings
 
+from .cache_redis import PrivateRedis, cache_back
 from .conftest import graphql, serve
 
 USERS = "{ users { name } }"
@@ -30,36 +26,6 @@ async def test_a_write_on_one_instance_is_seen_by_another(settings: Settings, ta
     assert after.json()["data"]["users"] == [{"name": "Cy"}]
 
 
-class PrivateRedis:
-    """A redis-server of this test's own, to stop and start again."""
-
-    def __init__(self, directory: Path) -> None:
-        self.port = free_port()
-        self.directory = directory
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        server = shutil.which("redis-server")
-        assert server, "redis-server is needed for this test"
-        self.process = subprocess.Popen(
-            [server, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            cwd=self.directory,
-            stdout=subprocess.DEVNULL,
-        )
-        for _ in range(100):
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise AssertionError("private redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
-
-
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
     server = PrivateRedis(tmp_path)
@@ -72,12 +38,20 @@ def errors_counted() -> float:
     return REGISTRY.get_sample_value("graphql_response_cache_total", {"result": "error"}) or 0
 
 
-async def test_redis_down_means_uncached_answers_and_it_recovers_by_itself(
-    settings: Settings, tables: None, private_redis: PrivateRedis, monkeypatch: pytest.MonkeyPatch
+async def cache_metrics(client: httpx.AsyncClient) -> dict[str, float]:
+    """What /metrics says of the cache's state: up, and writes whose invalidation waits."""
+    text = (await client.get("/metrics")).text
+    samples = {sample.name: sample for family in text_string_to_metric_families(text) for sample in family.samples}
+    return {
+        "up": samples["response_cache_up"].value,
+        "pending": samples["response_cache_pending_invalidations"].value,
+    }
+
+
+async def test_redis_down_means_uncached_answers_from_a_ready_instance_that_reports_it(
+    settings: Settings, tables: None, private_redis: PrivateRedis
 ) -> None:
-    monkeypatch.setattr(cache, "BACKOFF_SECONDS", 0.5)
-    own = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{private_redis.port}/0"})
-    async with serve(own) as client:
+    async with serve(settings.model_copy(update={"redis_url": private_redis.url})) as client:
         await client.post("/graphql", json={"query": USERS})
         assert (await client.post("/graphql", json={"query": USERS})).headers["x-cache"] == "hit"
 
@@ -85,14 +59,34 @@ async def test_redis_down_means_uncached_answers_and_it_recovers_by_itself(
         before = errors_counted()
         during = [await client.post("/graphql", json={"query": USERS}) for _ in range(5)]
         ready = await client.get("/health/ready")
+        await graphql(client, 'mutation { createUser(name: "Cy", email: "cy@example.com") { id } }')
+        metrics_during = await cache_metrics(client)
 
         private_redis.start()
-        await asyncio.sleep(0.6)  # past the backoff
+        await cache_back(client)
+        metrics_after = await cache_metrics(client)
         await client.post("/graphql", json={"query": USERS})
         recovered = await client.post("/graphql", json={"query": USERS})
 
     assert [(response.status_code, response.json()) for response in during] == [(200, {"data": {"users": []}})] * 5
-    assert errors_counted() - before == 1  # one failed attempt, then the backoff: no request waits on Redis
-    assert ready.status_code == 503
-    assert "cache" in ready.json()["failed"]
+    assert errors_counted() - before == 1  # one failed call, then no request asks Redis until it is back
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "degraded"
+    assert list(ready.json()["degraded"]) == ["cache"]
+    assert "ConnectionError" in ready.json()["degraded"]["cache"]  # development: the reason
+    assert metrics_during == {"up": 0, "pending": 1}
+    assert metrics_after == {"up": 1, "pending": 0}
     assert recovered.headers["x-cache"] == "hit"
+    assert recovered.json()["data"]["users"] == [{"name": "Cy"}]
+
+
+async def test_in_production_readiness_names_the_cache_without_its_address(
+    settings: Settings, tables: None, private_redis: PrivateRedis
+) -> None:
+    own = settings.model_copy(update={"redis_url": private_redis.url, "app_env": "production"})
+    async with serve(own) as client:
+        private_redis.stop()
+        ready = await client.get("/health/ready")
+
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "degraded", "degraded": {"cache": "unavailable"}}

@@ -13,12 +13,32 @@ tags. So an entry is either stored with versions from before a write's tag bump
 write began, when its reads already saw the write's committed rows.
 
 A backend (cache_{{ cookiecutter.cache_backend }}.py) only stores bytes and counters; this module
-owns the protocol, and fails open: a backend error is a miss, logged once
-per outage, and the backend is left alone for BACKOFF_SECONDS.
+owns the protocol, and fails open: when a backend call fails, the request is answered
+uncached, and the worker stops using the cache (no request waits on a backend that is
+down) until no entry it could serve can be stale:
+
+- a write whose invalidation cannot be delivered is still answered, since it is
+  committed; the worker counts it as deferred;
+- one task per worker tries the backend every RETRY_SECONDS. When it answers, the
+  task bumps the write generation and EPOCH, a version every entry is stored with, in
+  one transaction: every entry stored before then stops matching, whoever stored it
+  and whichever writes it missed. Writes deferred while that transaction was under
+  way get one more (they may have committed after it); then the worker uses the cache
+  again. Entries stored from then on were computed after every deferred write had
+  committed, as the generation, bumped in the same transaction, proves.
+
+Every worker that saw a failure does this, whether it deferred writes or not: it
+cannot know what other instances wrote meanwhile, nor which bumps a Redis restarted
+from its disk lost. What is left: an instance that saw no failure (Redis answered
+every call it made) can serve an entry stored before the outage until an instance
+that deferred a write has bumped the epoch, which that one tries every RETRY_SECONDS
+once Redis answers; and a worker that exits before Redis answers again takes its
+deferred writes with it (it logs how many): their entries may live out their TTL.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -26,17 +46,22 @@ import re
 import struct
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from .monitoring import RESPONSE_CACHE
+from .monitoring import RESPONSE_CACHE, RESPONSE_CACHE_DEFERRED, RESPONSE_CACHE_PENDING, RESPONSE_CACHE_UP
 from .timing import spent
 
 log = logging.getLogger(__name__)
 
 GENERATION = "*"
 """The version every write bumps, before its own tags."""
-BACKOFF_SECONDS = 5.0
-"""After a backend error, requests skip the cache this long instead of each waiting on it."""
+EPOCH = "*epoch"
+"""A version every entry is stored with besides its tags' (no tag starts with `*`), bumped
+when a worker uses the cache again after a failure: no entry from before still matches."""
+RETRY_SECONDS = 0.25
+"""While the backend fails, how often a worker's recovery task tries it again."""
+BACKEND = "{{ cookiecutter.cache_backend }}"
 
 T = TypeVar("T")
 
@@ -104,37 +129,95 @@ def _decode(entry: bytes) -> tuple[list[str], list[int], bytes]:
     return tags, versions, entry[4 + length :]
 
 
+@dataclass
+class _Outage:
+    """Since when, and why, a worker has not used the cache; and what it owes it."""
+
+    reason: str
+    started: float = field(default_factory=time.monotonic)
+    deferred: int = 0
+    """Writes committed meanwhile whose invalidation has not reached the backend."""
+
+
+def _describe(error: Exception) -> str:
+    text = f"{type(error).__name__}: {error}".splitlines()[0]
+    return text.removesuffix(": ")
+
+
 class ResponseCache:
     """Fresh-after-write response cache over a backend; `ResponseCache(None)` caches nothing."""
 
     def __init__(self, backend: Backend | None, ttl_seconds: int) -> None:
         self.backend = backend
         self.ttl_seconds = ttl_seconds
-        self._down_until = 0.0
+        self._outage: _Outage | None = None
+        self._recovery: asyncio.Task[None] | None = None
+        if backend is not None:
+            RESPONSE_CACHE_UP.labels(BACKEND).set(1)
 
     @property
     def enabled(self) -> bool:
         return self.backend is not None and self.ttl_seconds > 0
 
     async def _guarded(self, call: Callable[[], Awaitable[T]], fallback: T) -> T:
-        """`call()`, or `fallback` while the backend fails and for BACKOFF_SECONDS after."""
-        if time.monotonic() < self._down_until:
+        """`call()`; or `fallback`, without asking the backend, from its first failure until
+        the recovery task has made sure that nothing stored before it can be served."""
+        if self._outage is not None:
             return fallback
         started = time.perf_counter()
         try:
-            result = await call()
+            return await call()
         except Exception as exc:  # noqa: BLE001 - any cache failure must degrade to "uncached"
-            if self._down_until == 0.0:
-                log.error("response cache unavailable, answering uncached: %s", exc)
             RESPONSE_CACHE.labels("error").inc()
-            self._down_until = time.monotonic() + BACKOFF_SECONDS
+            self._fail(exc)
             return fallback
         finally:
             spent("cache", time.perf_counter() - started)
-        if self._down_until:
-            log.warning("response cache answers again")
-            self._down_until = 0.0
-        return result
+
+    def _fail(self, error: Exception) -> None:
+        if self._outage is not None:  # a call that was under way when the outage began
+            return
+        outage = self._outage = _Outage(_describe(error))
+        # One line per outage, without a traceback: the reason is all there is to it.
+        log.warning("response cache unavailable, answering uncached until it answers again: %s", outage.reason)
+        RESPONSE_CACHE_UP.labels(BACKEND).set(0)
+        self._recovery = asyncio.create_task(self._recover(outage), name="response cache recovery")
+
+    async def _recover(self, outage: _Outage) -> None:
+        """Until the backend answers, try it every RETRY_SECONDS; then retire every entry stored
+        before now, and use the cache again."""
+        assert self.backend is not None
+        versions = self.backend.versions
+        delivered = 0
+        while True:
+            deferred = outage.deferred
+            try:
+                # The generation too: a request that began before this bump stores nothing after it.
+                await versions.bump([GENERATION, EPOCH])
+            except Exception:  # noqa: BLE001 - still down; the outage was logged when it began
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            outage.deferred -= deferred
+            delivered += deferred
+            RESPONSE_CACHE_PENDING.dec(deferred)
+            if not outage.deferred:  # else written while the bump was under way, perhaps committed after it
+                break
+        self._outage = None
+        RESPONSE_CACHE_UP.labels(BACKEND).set(1)
+        log.info(
+            "response cache answers again after %.1f s; invalidations of %d writes delivered, "
+            "entries cached before the outage retired",
+            time.monotonic() - outage.started,
+            delivered,
+        )
+
+    async def check(self) -> str | None:
+        """Why answers are computed uncached, or None while the cache is in use (or there is
+        none). Asks the backend while it is trusted, so that a readiness probe notices an
+        outage that no request has met."""
+        if self.backend is not None:
+            await self._guarded(self.backend.ping, None)
+        return self._outage.reason if self._outage is not None else None
 
     async def begin(self) -> int | None:
         """The write generation, taken before a request reads anything; None when caching is off."""
@@ -167,7 +250,7 @@ class ResponseCache:
             return
         assert self.backend is not None
         backend = self.backend
-        names = sorted(tags)
+        names = [*sorted(tags), EPOCH]
 
         async def store() -> None:
             *versions, now = await backend.versions.read([*names, GENERATION])
@@ -178,23 +261,34 @@ class ResponseCache:
         await self._guarded(store, None)
 
     async def invalidate(self, tags: Collection[str]) -> None:
-        """Make every entry that read one of `tags` stale: the generation first, then the tags."""
+        """Make every entry that read one of `tags` stale: the generation first, then the tags.
+        While the backend fails, the write is deferred to the recovery's epoch bump."""
         if self.backend is None:
             return
         versions = self.backend.versions
-        started = time.perf_counter()
-        try:
-            await versions.bump([GENERATION, *sorted(tags)])
-        except Exception:
-            # Cached entries under these tags may outlive this write by up to the TTL.
-            log.exception("could not invalidate %s: cached answers may be stale for up to %d s", tags, self.ttl_seconds)
-        finally:
-            spent("cache", time.perf_counter() - started)
 
-    async def ping(self) -> None:
-        if self.backend is not None:
-            await self.backend.ping()
+        async def bump() -> bool:
+            await versions.bump([GENERATION, *sorted(tags)])
+            return True
+
+        if await self._guarded(bump, False):
+            return
+        assert self._outage is not None
+        self._outage.deferred += 1
+        RESPONSE_CACHE_DEFERRED.inc()
+        RESPONSE_CACHE_PENDING.inc()
 
     async def close(self) -> None:
+        if self._recovery is not None:
+            self._recovery.cancel()
+            await asyncio.wait([self._recovery])
+        if self._outage is not None and self._outage.deferred:
+            log.error(
+                "response cache still unavailable as this worker stops: invalidations of %d writes were not "
+                "delivered, and answers cached before them may be served for up to %d s",
+                self._outage.deferred,
+                self.ttl_seconds,
+            )
+            RESPONSE_CACHE_PENDING.dec(self._outage.deferred)
         if self.backend is not None:
             await self.backend.close()

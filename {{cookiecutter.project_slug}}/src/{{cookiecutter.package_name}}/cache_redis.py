@@ -2,7 +2,8 @@
 
 redis-py's defaults (seconds of socket timeout, several retries with backoff) would
 turn an outage into seconds of latency per request; here a call gets one short
-attempt, and ResponseCache stops asking for a while after a failure.
+attempt, and after a failure requests stop asking until ResponseCache's recovery
+task has found Redis answering again (cache.py).
 """
 
 from __future__ import annotations
