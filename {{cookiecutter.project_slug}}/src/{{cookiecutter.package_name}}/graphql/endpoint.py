@@ -4,20 +4,24 @@ The endpoint reads and checks the request itself, so that a malformed one gets t
 same JSON error whichever schema library renders the schema. A cached answer is
 then found from the raw request (query text, variables, operation name,
 credentials) before anything is parsed, so a hit costs about what a plain JSON
-response does; concurrent misses for one key in a worker compute it once. On a
-miss the endpoint parses the text (once per text, in DocumentCache), picks the
-operation and refuses a mutation sent by GET; the library's handler then reuses
-that document through `prepared_document` and never parses it again.
+response does. On a miss the endpoint parses the text (once per text, in
+DocumentCache), picks the operation and refuses a mutation sent by GET; the
+library's handler then reuses that document through `prepared_document` and
+never parses it again. Identical queries that miss together in a worker are
+computed once: the others wait for the first, then read its answer from the
+cache or share its 503; one that got neither (the answer had errors, or a write
+made it stale before it was stored) computes its own.
 
 A POST whose body is a JSON array is a batch: each of its operations is a request
 of its own (its own context, DataLoaders and cache lookup), run concurrently with
 its neighbours, except that a mutation waits for every operation before it and
 holds back every one after it; the answer is the array of their answers, in order.
 
-Whatever happens inside, the answer is JSON: a query that runs longer than
-REQUEST_TIMEOUT_SECONDS is cancelled and answered 503 (a mutation is bounded by
-the database instead; `_execute` says why), and so is a request whose errors say
-the database cannot serve now.
+Whatever happens inside, the answer is JSON: a query not answered within
+REQUEST_TIMEOUT_SECONDS of its operation being read, waiting for an identical one
+included, is cancelled and answered 503 (a mutation is bounded by the database
+instead; `_run` says why), and so is a request whose errors say the database
+cannot serve now.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import json
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -210,12 +214,23 @@ def prepared_document(request: Request) -> DocumentNode:
     return document
 
 
-@dataclass
-class _Flight:
-    """The misses for one key that are under way in this worker."""
+def _copy(response: Response) -> Response:
+    """A response of its own with `response`'s status, headers and body, for a request to add to."""
+    return Response(bytes(response.body), response.status_code, dict(response.headers))
 
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    requests: int = 0
+
+def _counted(request: Request, outcome: str, response: Response) -> Response:
+    """`response`, marked and counted as a cache `outcome` (hit or miss)."""
+    request.state.cache_outcome = outcome
+    RESPONSE_CACHE.labels(outcome).inc()
+    response.headers["X-Cache"] = outcome
+    return response
+
+
+_Flight = asyncio.Future[Response | None]
+"""A query's miss that one request (the leader) computes in this worker for every
+identical miss that arrives meanwhile: done with the 503 they all get, or with None
+(look in the cache, else compute your own); cancelled when the leader was."""
 
 
 class GraphQLEndpoint:
@@ -329,79 +344,108 @@ class GraphQLEndpoint:
     async def _respond(self, request: Request, operation: Operation | None) -> Response:
         if operation is None:
             return await self._handle(request)  # the explorer page
+        # One deadline for all of a query's time from here: waiting for an identical one included.
+        deadline = asyncio.get_running_loop().time() + self._timeout
         cache: ResponseCache = request.state.cache
         if not cache.enabled:
-            return (await self._execute(request, operation))[0]
+            kind = self._prepare(request, operation)
+            return kind if isinstance(kind, Response) else await self._run(request, kind, deadline)
         key = response_key(
             operation.query,
             operation.variables,
             operation.operation_name,
             auth_scope(request.headers.get("authorization"), request.headers.get("cookie")),
         )
-        flight = self._flights.setdefault(key, _Flight())
-        flight.requests += 1
-        try:
-            # The first miss computes; the others wait here, then find its answer cached.
-            async with flight.lock:
-                return await self._answer(request, cache, key, operation)
-        finally:
-            flight.requests -= 1
-            if flight.requests == 0:
-                del self._flights[key]
-
-    async def _answer(self, request: Request, cache: ResponseCache, key: str, operation: Operation) -> Response:
         body = await cache.get(key)
-        request.state.cache_outcome = "hit" if body is not None else "miss"
-        RESPONSE_CACHE.labels(request.state.cache_outcome).inc()
         if body is not None:
-            return Response(body, media_type="application/json", headers={"X-Cache": "hit"})
+            return _counted(request, "hit", Response(body, media_type="application/json"))
+        kind = self._prepare(request, operation)
+        if isinstance(kind, Response):
+            return _counted(request, "miss", kind)
+        if kind is OperationType.QUERY:
+            return await self._query(request, cache, key, deadline)
+        # A write is never cached, and never waits for, nor shares, another request's answer.
+        return _counted(request, "miss", await self._run(request, kind, deadline))
+
+    async def _query(self, request: Request, cache: ResponseCache, key: str, deadline: float) -> Response:
+        """A query's answer after a miss. The first of identical misses in this worker computes it;
+        the others wait for it, each until its own deadline, then read it from the cache. Only what
+        every one of them would get is shared otherwise: a 503. Whatever else the leader got (errors,
+        or an answer a write made stale before it was stored), each computes its own; and if the
+        leader is cancelled (its client left), the first of them leads instead."""
+        while (flight := self._flights.get(key)) is not None:
+            try:
+                async with asyncio.timeout_at(deadline) as waiting:
+                    await asyncio.wait([flight])  # unlike awaiting it, never cancels the flight
+            except TimeoutError:
+                if not waiting.expired():
+                    raise
+                return _counted(request, "miss", self._timed_out())
+            if flight.cancelled():
+                continue
+            shared = flight.result()
+            if shared is not None:
+                return _counted(request, "miss", _copy(shared))
+            body = await cache.get(key)
+            if body is not None:
+                return _counted(request, "hit", Response(body, media_type="application/json"))
+            return _counted(request, "miss", await self._compute(request, cache, key, deadline))
+        flight = self._flights[key] = asyncio.get_running_loop().create_future()
+        try:
+            response = await self._compute(request, cache, key, deadline)
+            flight.set_result(_copy(response) if response.status_code == 503 or unavailable(response) else None)
+            return _counted(request, "miss", response)
+        finally:
+            del self._flights[key]
+            flight.cancel()  # when it has no result: the leader was cancelled
+
+    async def _compute(self, request: Request, cache: ResponseCache, key: str, deadline: float) -> Response:
+        """A query's answer, run by the handler and stored when it is whole and without errors."""
         generation = await cache.begin()
-        response, kind = await self._execute(request, operation)
-        # Only queries are cached, never mutations, and only whole answers without errors.
-        if kind is OperationType.QUERY and response.status_code == 200 and b'"errors":' not in response.body:
+        response = await self._run(request, OperationType.QUERY, deadline)
+        if response.status_code == 200 and b'"errors":' not in response.body:
             await cache.put(key, bytes(response.body), request.state.cache_tags, generation)
-        response.headers["X-Cache"] = "miss"
         return response
 
-    async def _execute(self, request: Request, operation: Operation) -> tuple[Response, OperationType | None]:
-        """The handler's answer, and the kind of operation it ran (None when it ran none)."""
+    def _prepare(self, request: Request, operation: Operation) -> OperationType | Response:
+        """The kind of operation to run, its document kept for the handler; or the answer that refuses it."""
         try:
             document = self._documents.parse(operation.query)
         except GraphQLError as error:
-            return Refusal([error.formatted]).response(), None
+            return Refusal([error.formatted]).response()
         try:
             definition = select_operation(document, operation.operation_name)
             if request.method == "GET" and definition.operation is not OperationType.QUERY:
                 kind = definition.operation.value
                 raise Refusal.because(f"GET /graphql runs queries only: send a {kind} by POST", 405, {"Allow": "POST"})
         except Refusal as refusal:
-            return refusal.response(), None
+            return refusal.response()
         request.state.document = document
+        return definition.operation
+
+    async def _run(self, request: Request, kind: OperationType, deadline: float) -> Response:
+        """The handler's answer; a 503 when a query is not done by `deadline`, and is cancelled."""
         started = time.perf_counter()
         try:
-            response = await self._run(request, definition.operation)
+            if kind is not OperationType.QUERY:
+                # A write is never cut off here: SQLAlchemy finishes a commit it has begun whatever
+                # happens to the request, so a cancelled mutation could be written after its client
+                # was told it failed, and be written again when the client retries. The database
+                # bounds each of its statements by the same timeout instead (db_*.py).
+                return await self._handle(request)
+            try:
+                async with asyncio.timeout_at(deadline) as running:
+                    return await self._handle(request)
+            except TimeoutError:
+                if not running.expired():
+                    raise
+                return self._timed_out()
         finally:
             spent("execute", time.perf_counter() - started)
-        if response is None:
-            message = (
-                f"the query did not finish within REQUEST_TIMEOUT_SECONDS={self._timeout:g}: "
-                "ask for less (fewer fields, a smaller limit) or retry later"
-            )
-            return Refusal.because(message, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}).response(), None
-        return response, definition.operation
 
-    async def _run(self, request: Request, kind: OperationType) -> Response | None:
-        """The handler's answer; None when a query outlived REQUEST_TIMEOUT_SECONDS and was cancelled."""
-        if kind is not OperationType.QUERY:
-            # A write is never cut off here: SQLAlchemy finishes a commit it has begun whatever
-            # happens to the request, so a cancelled mutation could be written after its client
-            # was told it failed, and be written again when the client retries. The database
-            # bounds each of its statements by the same timeout instead (db_*.py).
-            return await self._handle(request)
-        try:
-            async with asyncio.timeout(self._timeout) as deadline:
-                return await self._handle(request)
-        except TimeoutError:
-            if not deadline.expired():
-                raise
-            return None
+    def _timed_out(self) -> Response:
+        message = (
+            f"the query did not finish within REQUEST_TIMEOUT_SECONDS={self._timeout:g}: "
+            "ask for less (fewer fields, a smaller limit) or retry later"
+        )
+        return Refusal.because(message, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}).response()

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 UNAVAILABLE = "SERVICE_UNAVAILABLE"
 INTERNAL = "INTERNAL_SERVER_ERROR"
+TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+"""An operation over one of the limits on what a query may ask (complexity.py, limits.py)."""
 RETRY_AFTER_SECONDS = 2
 """What a 503 asks clients to wait: long enough for a pool to free a connection or a server to restart."""
 

@@ -26,7 +26,7 @@ outside logging's tree, so that no logging configuration can turn it back on."""
 
 def make_handler(settings: Settings, documents: DocumentCache) -> Handler:
     """Queries by POST (JSON) and by GET `?query=`, each text validated once;
-    no introspection in production."""
+    no introspection, and no suggestions of field names, in production."""
 
     def context_for(request: Request, _data: Any) -> RequestContext:
         return RequestContext.for_request(request)
@@ -41,7 +41,7 @@ def make_handler(settings: Settings, documents: DocumentCache) -> Handler:
         max_errors: int | None = None,
         type_info: TypeInfo | None = None,
     ) -> list[GraphQLError]:
-        return documents.validate(schema, document_ast, rules, max_errors)
+        return documents.validate(schema, document_ast, rules, max_errors, hide_suggestions=settings.production)
 
     graphql = GraphQL(
         make_schema(),

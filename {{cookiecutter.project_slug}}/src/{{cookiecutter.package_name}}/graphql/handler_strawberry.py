@@ -53,9 +53,10 @@ class StrawberryFastExecutor(FastExecutor, StrawberryGraphQLCoreExecutionContext
 class SharedDocuments(SchemaExtension):
     """Parse and validation through the endpoint's document and the shared DocumentCache."""
 
-    def __init__(self, documents: DocumentCache) -> None:
+    def __init__(self, documents: DocumentCache, hide_suggestions: bool) -> None:
         super().__init__()
         self.documents = documents
+        self.hide_suggestions = hide_suggestions
 
     def on_parse(self) -> Iterator[None]:
         context: RequestContext = self.execution_context.context
@@ -67,7 +68,7 @@ class SharedDocuments(SchemaExtension):
         assert execution.graphql_document is not None  # on_parse has set it
         rules = (*execution.validation_rules, *STRAWBERRY_RULES)
         execution.pre_execution_errors = self.documents.validate(
-            execution.schema._schema, execution.graphql_document, rules
+            execution.schema._schema, execution.graphql_document, rules, hide_suggestions=self.hide_suggestions
         )
         yield
 
@@ -107,7 +108,7 @@ class ServiceSchema(Schema):
 def make_schema(settings: Settings, documents: DocumentCache) -> Schema:
     rules = list(service_rules(settings))
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
-        lambda: SharedDocuments(documents),
+        lambda: SharedDocuments(documents, hide_suggestions=settings.production),
         lambda: AddValidationRules(rules),
     ]
     return ServiceSchema(
@@ -116,7 +117,7 @@ def make_schema(settings: Settings, documents: DocumentCache) -> Schema:
 
 
 def make_handler(settings: Settings, documents: DocumentCache) -> Handler:
-    """Queries by POST (JSON) and by GET `?query=`; no introspection or explorer in production."""
+    """Queries by POST (JSON) and by GET `?query=`; no introspection, suggestions or explorer in production."""
     view = StrawberryGraphQL(make_schema(settings, documents), settings)
 
     async def handle(request: Request) -> Response:

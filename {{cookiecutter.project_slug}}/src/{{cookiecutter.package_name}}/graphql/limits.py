@@ -2,10 +2,11 @@
 
 A document of a few hundred characters can ask for millions of values: lists in
 lists (`users { posts { author { posts { ... } } } }`), or one costly field asked
-again and again under aliases. The parser's limits (documents.py) bound the text;
-this rule bounds what the text asks for. It is a validation rule, so it runs once
-per query text (DocumentCache remembers the verdict) and refuses before anything
-executes, with a GraphQL error that names the measure and the limit.
+again and again under aliases. The parser's limits (documents.py) bound the text,
+and complexity.py what validating it costs; this rule bounds what the text asks for.
+It is a validation rule, so it runs once per query text (DocumentCache remembers the
+verdict) and refuses before anything executes, with a GraphQL error that names the
+measure and the limit (code QUERY_TOO_COMPLEX).
 
 The measures, per operation, through fragments:
 - depth: how deeply selections nest; `{ users { id } }` is 2.
@@ -45,6 +46,7 @@ from graphql import (
 )
 
 from ..settings import Settings
+from .errors import TOO_COMPLEX
 from .operations import MAX_LIMIT
 
 ESTIMATED_LIST_ITEMS = 10
@@ -57,59 +59,68 @@ class Measures:
     aliases: int
     cost: int
 
+    def __add__(self, other: Measures) -> Measures:
+        """Both selections at one level: the deeper one's depth, and what both ask for."""
+        return Measures(max(self.depth, other.depth), self.aliases + other.aliases, self.cost + other.cost)
+
+
+NOTHING = Measures(0, 0, 0)
+
 
 def measure(context: ValidationContext, operation: OperationDefinitionNode) -> Measures:
     """One operation's measures, found by walking its selections with the schema's types."""
-    walk = _Walk(context, operation)
     root = context.schema.get_root_type(operation.operation)
-    depth = walk.selections(operation.selection_set, root, 1, frozenset())
-    return Measures(depth, walk.aliases, walk.cost)
+    return _Walk(context, operation).selections(operation.selection_set, root)
 
 
 class _Walk:
+    """The measures of selection sets, as asked of one object; each fragment is walked once, however
+    often it is spread (walked at every spread, fragments that spread one another twice took a few
+    hundred characters to billions of steps)."""
+
     def __init__(self, context: ValidationContext, operation: OperationDefinitionNode) -> None:
         self.context = context
         self.defaults = {
             definition.variable.name.value: definition.default_value
             for definition in operation.variable_definitions or ()
         }
-        self.aliases = 0
-        self.cost = 0
+        self.fragments: dict[str, Measures] = {}
 
-    def selections(
-        self, selection_set: SelectionSetNode, parent: GraphQLNamedType | None, objects: int, seen: frozenset[str]
-    ) -> int:
-        """Walk a selection set asked of `objects` objects, through the fragments not `seen` on the
-        way here; its depth below this level."""
-        depth = 0
+    def selections(self, selection_set: SelectionSetNode, parent: GraphQLNamedType | None) -> Measures:
+        measures = NOTHING
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                depth = max(depth, self._field(selection, parent, objects, seen))
+                measures += self._field(selection, parent)
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
                 inner = self.context.schema.get_type(condition.name.value) if condition else parent
-                depth = max(depth, self.selections(selection.selection_set, inner, objects, seen))
+                measures += self.selections(selection.selection_set, inner)
             elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = self.context.get_fragment(name)
-                if fragment is None or name in seen:  # unknown or cyclic: other rules say so
-                    continue
-                inner = self.context.schema.get_type(fragment.type_condition.name.value)
-                depth = max(depth, self.selections(fragment.selection_set, inner, objects, seen | {name}))
-        return depth
+                measures += self._fragment(selection.name.value)
+        return measures
 
-    def _field(self, node: FieldNode, parent: GraphQLNamedType | None, objects: int, seen: frozenset[str]) -> int:
+    def _fragment(self, name: str) -> Measures:
+        known = self.fragments.get(name)
+        if known is not None:
+            return known
+        fragment = self.context.get_fragment(name)
+        self.fragments[name] = NOTHING  # unknown or cyclic: other rules say so
+        if fragment is not None:
+            inner = self.context.schema.get_type(fragment.type_condition.name.value)
+            self.fragments[name] = self.selections(fragment.selection_set, inner)
+        return self.fragments[name]
+
+    def _field(self, node: FieldNode, parent: GraphQLNamedType | None) -> Measures:
         name = node.name.value
         if name.startswith("__") and name != "__typename":
-            return 0
-        if node.alias is not None:
-            self.aliases += 1
-        self.cost += objects
+            return NOTHING
+        aliases = 0 if node.alias is None else 1
         field = parent.fields.get(name) if isinstance(parent, GraphQLObjectType) else None
         if node.selection_set is None or field is None:
-            return 1
-        items = objects * self._items(node, field.type, field.args.get("limit"))
-        return 1 + self.selections(node.selection_set, get_named_type(field.type), items, seen)
+            return Measures(1, aliases, 1)
+        below = self.selections(node.selection_set, get_named_type(field.type))
+        items = self._items(node, field.type, field.args.get("limit"))
+        return Measures(1 + below.depth, aliases + below.aliases, 1 + items * below.cost)
 
     def _items(self, node: FieldNode, type_: Any, limit: GraphQLArgument | None) -> int:
         """Items a field's list holds at most (1 for a field that is no list)."""
@@ -123,7 +134,8 @@ class _Walk:
             if value is None:
                 return MAX_LIMIT
         if isinstance(value, IntValueNode):
-            return max(int(value.value), 0)
+            # Past ten digits no Int is valid (and int() refuses thousands): other rules refuse it.
+            return max(int(value.value), 0) if len(value.value) <= 10 else MAX_LIMIT
         if value is None:
             default = _default_of(limit)
             if isinstance(default, int):
@@ -157,20 +169,17 @@ def limits_rule(settings: Settings) -> type[ASTValidationRule]:
             measures = measure(context, node)
             label = f"operation {node.name.value!r}" if node.name else "the operation"
             if measures.depth > max_depth:
-                self.report_error(
-                    GraphQLError(f"{label} nests {measures.depth} levels deep: at most {max_depth} are allowed", node)
-                )
+                self.refuse(f"{label} nests {measures.depth} levels deep: at most {max_depth} are allowed", node)
             if measures.aliases > max_aliases:
-                self.report_error(
-                    GraphQLError(f"{label} uses {measures.aliases} aliases: at most {max_aliases} are allowed", node)
-                )
+                self.refuse(f"{label} uses {measures.aliases} aliases: at most {max_aliases} are allowed", node)
             if measures.cost > max_cost:
-                self.report_error(
-                    GraphQLError(
-                        f"{label} may return about {measures.cost:,} values: at most {max_cost:,} are allowed; "
-                        "ask for fewer fields or a smaller `limit`",
-                        node,
-                    )
+                self.refuse(
+                    f"{label} may return about {measures.cost:,} values: at most {max_cost:,} are allowed; "
+                    "ask for fewer fields or a smaller `limit`",
+                    node,
                 )
+
+        def refuse(self, message: str, node: OperationDefinitionNode) -> None:
+            self.report_error(GraphQLError(message, node, extensions={"code": TOO_COMPLEX}))
 
     return QueryLimits
