@@ -93,7 +93,7 @@ async def test_concurrent_misses_for_one_query_compute_it_once(
 
 
 class Outage:
-    """While `on`, every call to a backend it wraps fails, as a Redis that does not answer does."""
+    """While `on`, every call to a backend it wraps fails, as a cache server that does not answer does."""
 
     on = False
 

@@ -28,12 +28,14 @@ down) until no entry it could serve can be stale:
   committed, as the generation, bumped in the same transaction, proves.
 
 Every worker that saw a failure does this, whether it deferred writes or not: it
-cannot know what other instances wrote meanwhile, nor which bumps a Redis restarted
-from its disk lost. What is left: an instance that saw no failure (Redis answered
-every call it made) can serve an entry stored before the outage until an instance
-that deferred a write has bumped the epoch, which that one tries every RETRY_SECONDS
-once Redis answers; and a worker that exits before Redis answers again takes its
-deferred writes with it (it logs how many): their entries may live out their TTL.
+cannot know what other instances wrote meanwhile, nor which bumps a backend restarted
+from its disk lost. A backend server that can restart with its data counts a restart
+as a failure when it is next spoken to, so that an instance idle through the outage
+does this too. What is left: an instance that saw no failure while the backend hung
+(and so saw no restart) can serve an entry stored before the outage until the instance
+that deferred the write has bumped the epoch, which that one tries every RETRY_SECONDS;
+and a worker that exits before the backend answers again takes its deferred writes
+with it (it logs how many): their entries may live out their TTL.
 """
 
 from __future__ import annotations
@@ -59,8 +61,10 @@ GENERATION = "*"
 EPOCH = "*epoch"
 """A version every entry is stored with besides its tags' (no tag starts with `*`), bumped
 when a worker uses the cache again after a failure: no entry from before still matches."""
-RETRY_SECONDS = 0.25
-"""While the backend fails, how often a worker's recovery task tries it again."""
+RETRY_SECONDS = 0.05
+"""While the backend fails, how often a worker's recovery task tries it again: after it answers,
+how long another instance may serve what a deferred write changed. An attempt on a backend that
+is down costs a refused connection, or a socket held for its timeout on one that hangs."""
 BACKEND = "{{ cookiecutter.cache_backend }}"
 
 T = TypeVar("T")

@@ -4,15 +4,23 @@ redis-py's defaults (seconds of socket timeout, several retries with backoff) wo
 turn an outage into seconds of latency per request; here a call gets one short
 attempt, and after a failure requests stop asking until ResponseCache's recovery
 task has found Redis answering again (cache.py).
+
+A Redis restarted from its disk answers with what it held before, without the bumps
+of writes that could not reach it meanwhile, and redis-py reconnects to it without a
+word: a worker idle through the restart would serve those entries. So each new
+connection reads the server's run id (`INFO server`), and one that differs from the
+last seen fails as an outage does: the worker retires every earlier entry before it
+uses the cache again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from redis.asyncio import Redis
+from redis.asyncio import Connection, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from .cache import Backend
 from .settings import Settings
@@ -27,6 +35,28 @@ def prepare_host() -> None:
 
 def cleanup_host() -> None:
     """Nothing was shared."""
+
+
+class ServerRestarted(RedisConnectionError):
+    """The server answers from another run than before: what it holds may predate writes."""
+
+
+class ServerRuns:
+    """The run id of the server this worker last connected to, checked on every new connection."""
+
+    def __init__(self) -> None:
+        self.run_id: str | None = None
+
+    async def connect(self, connection: Connection) -> None:
+        """redis-py's handshake, then the run id; a ServerRestarted when it changed."""
+        await connection.on_connect()
+        await connection.send_command("INFO", "server")
+        info = await connection.read_response()
+        text = info.decode() if isinstance(info, bytes) else str(info)
+        run_id = next((line.partition(":")[2].strip() for line in text.splitlines() if line.startswith("run_id:")), "")
+        known, self.run_id = self.run_id, run_id
+        if known is not None and known != run_id:
+            raise ServerRestarted(f"Redis restarted (run {known[:8]} is now {run_id[:8]})")
 
 
 class RedisEntries:
@@ -65,6 +95,7 @@ class RedisBackend:
             socket_timeout=TIMEOUT_SECONDS,
             socket_connect_timeout=TIMEOUT_SECONDS,
             retry=Retry(NoBackoff(), 0),
+            redis_connect_func=ServerRuns().connect,
         )
         prefix = settings.cache_key_prefix
         self.entries = RedisEntries(self._client, prefix + "response:")

@@ -3,8 +3,8 @@
 Readiness means "can serve". It is 503 only for what no request can be answered
 without: the database. The response cache is optional (while it fails, answers are
 computed uncached), so its outage is reported in the body and in /metrics
-(`response_cache_up`) while the instance stays in the load balancer: a Redis outage
-must not take every pod of a Service out at once.
+(`response_cache_up`) while the instance stays in the load balancer: an outage of a
+cache server shared by every pod must not take them all out of a Service at once.
 
     200 {"status": "ok"}
     200 {"status": "degraded", "degraded": {"cache": "unavailable: ..."}}

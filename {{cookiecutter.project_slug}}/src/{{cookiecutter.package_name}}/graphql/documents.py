@@ -60,7 +60,7 @@ CACHED_REFUSALS_BYTES = 4 * 2**20
 """Validation refusals, by ENTRY_BYTES and ERROR_BYTES: tens of the largest (100 errors each), a thousand typos."""
 ENTRY_BYTES = 2_000
 """What one cached verdict holds besides its text and errors: its key, the rules in it, the cache's links
-(measured with tracemalloc: 1,900 with Strawberry's rules, less with Ariadne's)."""
+(measured with tracemalloc: 1,900 at most, with the longest tuple of rules)."""
 ERROR_BYTES = 1_000
 """What one cached error holds besides its message: the error, its positions and locations (measured 700)."""
 VALIDATION_BUDGET = 100_000
