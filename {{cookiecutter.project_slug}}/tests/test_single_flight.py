@@ -14,6 +14,7 @@ from {{ cookiecutter.package_name }}.graphql import operations
 from {{ cookiecutter.package_name }}.settings import Settings
 
 from .conftest import Served, serve_app
+from .test_cache_hits import Outage
 
 TIMEOUT = 1.0
 """REQUEST_TIMEOUT_SECONDS here: short, since every held-up query is answered when it runs out."""
@@ -109,3 +110,27 @@ async def test_identical_mutations_sent_together_never_wait_for_each_other(
     for request in sent:
         request.cancel()
     await asyncio.gather(*sent, return_exceptions=True)
+
+
+async def test_while_the_cache_is_set_aside_identical_queries_do_not_wait_for_one_another(
+    settings: Settings, tables: None, held_up: HeldUp
+) -> None:
+    """No answer is stored during an outage, so a waiter would find none: it would wait out the
+    first request, then compute its own all the same."""
+    outage = Outage()
+    async with serve_app(settings.model_copy(update={"request_timeout_seconds": 60})) as served:
+        cache: ResponseCache = served.state["cache"]
+        if cache.backend is None:
+            pytest.skip("no response cache: each query is computed on its own")
+        cache.backend = outage.wrap(cache.backend)
+        outage.on = True
+        await served.client.get("/health/ready")  # which asks the backend, and meets the outage
+        assert not cache.in_use
+
+        sent = [asyncio.create_task(served.client.post("/graphql", json=USERS)) for _ in range(2)]
+        await until(lambda: held_up.calls == 2)  # both at once, neither waiting for the other's 60 s
+
+        for request in sent:
+            request.cancel()
+        await asyncio.gather(*sent, return_exceptions=True)
+        outage.on = False  # for the backend to close

@@ -158,6 +158,19 @@ def test_a_connection_that_sends_nothing_is_closed(served: Served) -> None:
         assert client.answers_until_closed() == []
 
 
+@pytest.mark.parametrize("after_a_request", [False, True], ids=["new", "kept-alive"])
+def test_blank_lines_alone_do_not_hold_a_connection(served: Served, after_a_request: bool) -> None:
+    """httptools skips CRLFs before a request without beginning one; they used to stop every timer."""
+    with Client(served) as client:
+        if after_a_request:
+            client.send(HEAD + b"\r\n")
+            assert client.answer().status == 200
+        client.send(b"\r\n")
+        answers = client.answers_until_closed()
+
+    assert [answer.status for answer in answers] == [408], answers
+
+
 def test_a_head_over_max_header_bytes_is_refused_431_and_the_worker_stays(served: Served) -> None:
     workers = worker_pids(served)
     with Client(served) as client:

@@ -51,6 +51,7 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from .logs import describe
 from .monitoring import RESPONSE_CACHE, RESPONSE_CACHE_DEFERRED, RESPONSE_CACHE_PENDING, RESPONSE_CACHE_UP
 from .timing import spent
 
@@ -143,11 +144,6 @@ class _Outage:
     """Writes committed meanwhile whose invalidation has not reached the backend."""
 
 
-def _describe(error: Exception) -> str:
-    text = f"{type(error).__name__}: {error}".splitlines()[0]
-    return text.removesuffix(": ")
-
-
 class ResponseCache:
     """Fresh-after-write response cache over a backend; `ResponseCache(None)` caches nothing."""
 
@@ -162,6 +158,11 @@ class ResponseCache:
     @property
     def enabled(self) -> bool:
         return self.backend is not None and self.ttl_seconds > 0
+
+    @property
+    def in_use(self) -> bool:
+        """Enabled, and not set aside for an outage: answers are being stored."""
+        return self.enabled and self._outage is None
 
     async def _guarded(self, call: Callable[[], Awaitable[T]], fallback: T) -> T:
         """`call()`; or `fallback`, without asking the backend, from its first failure until
@@ -181,7 +182,7 @@ class ResponseCache:
     def _fail(self, error: Exception) -> None:
         if self._outage is not None:  # a call that was under way when the outage began
             return
-        outage = self._outage = _Outage(_describe(error))
+        outage = self._outage = _Outage(describe(error))
         # One line per outage, without a traceback: the reason is all there is to it.
         log.warning("response cache unavailable, answering uncached until it answers again: %s", outage.reason)
         RESPONSE_CACHE_UP.labels(BACKEND).set(0)

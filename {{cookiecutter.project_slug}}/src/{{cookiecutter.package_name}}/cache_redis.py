@@ -15,15 +15,19 @@ uses the cache again.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from redis.asyncio import Connection, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 
 from .cache import Backend
 from .settings import Settings
+
+log = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 0.25
 """Connect and socket timeout: a cache that answers slower than this is no help to a request."""
@@ -46,12 +50,25 @@ class ServerRuns:
 
     def __init__(self) -> None:
         self.run_id: str | None = None
+        self.checked = True
+        """False once the server refused INFO (an ACL, a proxy): restarts then go unnoticed."""
 
     async def connect(self, connection: Connection) -> None:
         """redis-py's handshake, then the run id; a ServerRestarted when it changed."""
         await connection.on_connect()
+        if not self.checked:
+            return
         await connection.send_command("INFO", "server")
-        info = await connection.read_response()
+        try:
+            info = await connection.read_response()
+        except ResponseError as error:
+            self.checked = False
+            log.warning(
+                "Redis refused INFO (%s): a restart of it will not be noticed, and until a worker that "
+                "deferred a write delivers it, answers cached before the restart may be served",
+                error,
+            )
+            return
         text = info.decode() if isinstance(info, bytes) else str(info)
         run_id = next((line.partition(":")[2].strip() for line in text.splitlines() if line.startswith("run_id:")), "")
         known, self.run_id = self.run_id, run_id

@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse
 
 from .cache import ResponseCache
 from .db import ping
+from .logs import describe
 
 READY_TIMEOUT_SECONDS = 2.0
 """A probe must answer before the orchestrator's own timeout (1 s to a few seconds)."""
@@ -41,7 +42,7 @@ async def _failure(check: Awaitable[None], production: bool) -> str | None:
     except TimeoutError:
         return f"no answer within {READY_TIMEOUT_SECONDS:g} s"
     except Exception as exc:  # noqa: BLE001 - any failure means "cannot serve", and says why
-        return "unavailable" if production else f"{type(exc).__name__}: {exc}".splitlines()[0]
+        return "unavailable" if production else describe(exc)
     return None
 
 

@@ -12,6 +12,13 @@ from typing import Any
 
 from .settings import Settings
 
+
+def describe(error: BaseException) -> str:
+    """An exception in one line, as log lines and health reports name it: its type, and the
+    first line of its message when it has one."""
+    return f"{type(error).__name__}: {error}".splitlines()[0].removesuffix(": ")
+
+
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"
 

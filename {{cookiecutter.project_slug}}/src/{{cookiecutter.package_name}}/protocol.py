@@ -126,11 +126,12 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self._last_read = self.loop.time()
             if self._deadline is None:
                 self._arm(self.client_timeout)
-        elif self._head_begun:
-            if self._deadline is None:  # an earlier deadline for this head stands: it may not be extended
-                self._arm(self.client_timeout)
-        elif self._deadline is not None:
-            self._disarm()  # between requests: uvicorn's keep-alive timeout takes over once answered
+        elif (self._head_begun or self._head_bytes) and self._deadline is None:
+            # A head under way, or bytes before one: httptools skips the blank lines a client may
+            # send before a request without beginning a message, and uvicorn's data_received has
+            # cancelled its keep-alive timer all the same. An earlier deadline stands: a head's
+            # time runs from its first byte, and may not be extended.
+            self._arm(self.client_timeout)
 
     def handle_websocket_upgrade(self) -> None:
         self._disarm()  # the connection is no longer HTTP's: the WebSocket protocol times it

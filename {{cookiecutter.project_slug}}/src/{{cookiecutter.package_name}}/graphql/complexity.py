@@ -8,8 +8,8 @@ took a worker 0.5 to 1 s, and 24 such queries at once had gunicorn kill every wo
 Fragments spread within fragments, each walked again at every spread, make a few
 hundred characters select billions of fields.
 
-`too_complex` measures a document in one pass over its syntax tree, each fragment
-once, and refuses it before any rule runs when it is over a limit:
+`too_complex` measures a document in a walk over its syntax tree per measure, each
+fragment walked once, and refuses it before any rule runs when it is over a limit:
 - selections: the fields an operation or fragment selects once its fragments are expanded;
 - nesting: how deeply selection sets nest through fragments;
 - field pairs: how many pairs of fields the overlapping rule may compare, counted as it

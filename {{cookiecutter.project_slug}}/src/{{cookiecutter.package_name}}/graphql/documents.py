@@ -121,6 +121,14 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
+Sized = tuple[int, DocumentNode]
+"""A parsed document, with the estimate of what it holds."""
+
+
+def _size(entry: tuple[int, object]) -> int:
+    return entry[0]
+
+
 def _keep(cache: LRUCache[K, V], key: K, value: V) -> None:
     """Cache `value` unless it alone is over the cache's bound (cachetools would raise ValueError)."""
     if cache.getsizeof(value) <= cache.maxsize:
@@ -131,12 +139,13 @@ class DocumentCache:
     """Per-worker caches of parsed documents and validation verdicts, by query text."""
 
     def __init__(self) -> None:
-        self._documents: LRUCache[str, DocumentNode] = LRUCache(CACHED_DOCUMENTS_BYTES, getsizeof=_document_size)
-        self._parsed: LRUCache[str, DocumentNode] = LRUCache(PARSED_BYTES, getsizeof=_document_size)
-        # Each verdict is stored with its size: cachetools sizes an entry by its value alone.
+        # Each entry is stored with its size, found once: cachetools sizes an entry by its value
+        # alone, and asks for the size again whenever it is stored.
+        self._documents: LRUCache[str, Sized] = LRUCache(CACHED_DOCUMENTS_BYTES, getsizeof=_size)
+        self._parsed: LRUCache[str, Sized] = LRUCache(PARSED_BYTES, getsizeof=_size)
         self._passed: LRUCache[ValidationKey, int] = LRUCache(CACHED_TEXT, getsizeof=lambda size: size)
         self._refused: LRUCache[ValidationKey, tuple[int, list[GraphQLError]]] = LRUCache(
-            CACHED_REFUSALS_BYTES, getsizeof=lambda entry: entry[0]
+            CACHED_REFUSALS_BYTES, getsizeof=_size
         )
 
     def parse(self, query: str) -> DocumentNode:
@@ -148,15 +157,15 @@ class DocumentCache:
             spent("parse", perf_counter() - started)
 
     def _parse(self, query: str) -> DocumentNode:
-        document = self._documents.get(query) or self._parsed.get(query)
-        if document is not None:
+        entry = self._documents.get(query) or self._parsed.get(query)
+        if entry is not None:
             DOCUMENT_CACHE.labels("parse", "hit").inc()
-            return document
+            return entry[1]
         DOCUMENT_CACHE.labels("parse", "miss").inc()
         if len(query) > MAX_QUERY_LENGTH:
             raise GraphQLError(f"the query is {len(query)} characters long: send at most {MAX_QUERY_LENGTH}")
         document = parse(query, max_tokens=MAX_TOKENS)
-        _keep(self._parsed, query, document)
+        _keep(self._parsed, query, (_document_size(document), document))
         return document
 
     def validate(
@@ -191,7 +200,7 @@ class DocumentCache:
             refusal = too_complex(document)
             return [refusal] if refusal else validate(schema, document, rules, max_errors, hide_suggestions)
         key: ValidationKey = (text, tuple(rules or ()), max_errors, hide_suggestions)
-        self._parsed.pop(text, None)
+        parsed = self._parsed.pop(text, None)
         refused = self._refused.get(key)
         if refused is not None:
             DOCUMENT_CACHE.labels("validate", "hit").inc()
@@ -208,5 +217,6 @@ class DocumentCache:
                 return detached
             _keep(self._passed, key, len(text))
         if text not in self._documents:
-            _keep(self._documents, text, document)
+            size = parsed[0] if parsed is not None else _document_size(document)
+            _keep(self._documents, text, (size, document))
         return []

@@ -362,8 +362,10 @@ class GraphQLEndpoint:
         kind = self._prepare(request, operation)
         if isinstance(kind, Response):
             return _counted(request, "miss", kind)
-        if kind is OperationType.QUERY:
+        if kind is OperationType.QUERY and cache.in_use:
             return await self._query(request, cache, key, deadline)
+        if kind is OperationType.QUERY:  # the cache set aside for an outage stores nothing to share
+            return _counted(request, "miss", await self._compute(request, cache, key, deadline))
         # A write is never cached, and never waits for, nor shares, another request's answer.
         return _counted(request, "miss", await self._run(request, kind, deadline))
 

@@ -133,9 +133,8 @@ class _Walk:
             value = self.defaults.get(value.name.value)
             if value is None:
                 return MAX_LIMIT
-        if isinstance(value, IntValueNode):
-            # Past ten digits no Int is valid (and int() refuses thousands): other rules refuse it.
-            return max(int(value.value), 0) if len(value.value) <= 10 else MAX_LIMIT
+        if isinstance(value, IntValueNode):  # of 100 digits at most: complexity.py refuses longer
+            return max(int(value.value), 0)
         if value is None:
             default = _default_of(limit)
             if isinstance(default, int):
