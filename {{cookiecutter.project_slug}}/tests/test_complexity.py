@@ -23,7 +23,7 @@ from {{ cookiecutter.package_name }}.graphql.complexity import (
 from {{ cookiecutter.package_name }}.graphql.documents import MAX_TOKENS
 
 from .conftest import braced, graphql, gunicorn
-from .test_lifecycle import log_text
+from .test_lifecycle import log_text, wait_for_log
 from .test_slow_clients import worker_pids
 
 FLOOD_CPU_SECONDS = 3.0
@@ -158,6 +158,7 @@ async def test_a_flood_of_costly_documents_leaves_every_worker_alive_and_live(da
     FLOOD_CPU_SECONDS, so no request waits on it longer: a measure a loaded machine leaves true,
     where a probe's wall time would not."""
     with gunicorn(database_url, workers=2) as served:
+        wait_for_log(served, "Application startup complete", 2)  # both workers, their start's CPU spent
         workers = worker_pids(served)
         async with httpx.AsyncClient(base_url=served.base, timeout=60) as session:
             cpu = workers_cpu_seconds(workers)
