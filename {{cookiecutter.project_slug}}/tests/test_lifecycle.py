@@ -7,11 +7,12 @@ import os
 import signal
 import time
 from collections import Counter
-from typing import Any
+from collections.abc import Callable
 
 import httpx
 
 from {{ cookiecutter.package_name }}.perf_check import Served
+from {{ cookiecutter.package_name }}.tuning import detect_cpu_cores
 
 from .conftest import gunicorn
 from .database_{{ cookiecutter.database }} import write_lock
@@ -32,9 +33,8 @@ def wait_for_log(served: Served, text: str, count: int = 1, timeout: float = 30)
         time.sleep(0.1)
 
 
-async def keep_sending(base: str, stop: asyncio.Event, clients: int = 8) -> Counter[str]:
+async def keep_sending(base: str, stop: asyncio.Event, outcomes: Counter[str], clients: int = 8) -> None:
     """Keep-alive clients sending one request after another until `stop`: each outcome counted."""
-    outcomes: Counter[str] = Counter()
 
     async def client() -> None:
         async with httpx.AsyncClient(base_url=base, timeout=30) as session:
@@ -46,24 +46,31 @@ async def keep_sending(base: str, stop: asyncio.Event, clients: int = 8) -> Coun
                     outcomes[type(error).__name__] += 1
 
     await asyncio.gather(*(client() for _ in range(clients)))
-    return outcomes
 
 
-async def under_load(base: str, *actions: tuple[float, Any], until: Any, limit: float = 60) -> Counter[str]:
-    """Load until `until()` holds (or `limit` seconds), doing each (at second, callable) on the way."""
-    stop = asyncio.Event()
-    load = asyncio.create_task(keep_sending(base, stop))
-    started = time.monotonic()
-    for at, action in actions:
-        await asyncio.sleep(max(0, at - (time.monotonic() - started)))
-        action()
-    for _ in range(round(limit / 0.2)):
-        if until():
+Step = tuple[Callable[[Counter[str]], bool], Callable[[], None]]
+"""An action, and the state (given the outcomes so far) that must hold before it is taken."""
+
+
+async def under_load(base: str, *steps: Step, until: Callable[[], bool], limit: float = 60) -> Counter[str]:
+    """Load until `until()` holds (or `limit` seconds), taking each step in turn once its state holds."""
+    stop, outcomes = asyncio.Event(), Counter[str]()
+    load = asyncio.create_task(keep_sending(base, stop, outcomes))
+    pending = list(steps)
+    settled: int | None = None  # answers counted when `until()` held: 50 more follow, on the new workers
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if pending and pending[0][0](outcomes):
+            pending.pop(0)[1]()
+        elif not pending and settled is None and until():
+            settled = sum(outcomes.values())
+        elif settled is not None and sum(outcomes.values()) >= settled + 50:
             break
-        await asyncio.sleep(0.2)
-    await asyncio.sleep(1)  # and a while longer, on the new workers
+        else:
+            await asyncio.sleep(0.1)
     stop.set()
-    return await load
+    await load
+    return outcomes
 
 
 async def test_sighup_replaces_every_worker_without_a_failed_request(database_url: str, tables: None) -> None:
@@ -74,14 +81,25 @@ async def test_sighup_replaces_every_worker_without_a_failed_request(database_ur
         def reload() -> None:
             os.kill(served.pid or 0, signal.SIGHUP)
 
-        def replaced_twice() -> bool:  # 2 at start, 2 more for each reload, each up and serving
-            return log_text(served).count("Application startup complete") >= 6
+        def started() -> int:  # 2 at start, 2 more for each reload, each up and serving
+            return log_text(served).count("Application startup complete")
 
-        outcomes = await under_load(served.base, (1, reload), (3, reload), until=replaced_twice)
+        def replaced_twice() -> bool:
+            return started() >= 6
+
+        # The second SIGHUP once the first one's workers serve: sent earlier, on a loaded machine,
+        # it replaced workers that had not started yet.
+        steps: list[Step] = [(lambda sent: sent["200"] >= 20, reload), (lambda _: started() >= 4, reload)]
+        outcomes = await under_load(served.base, *steps, until=replaced_twice)
         assert replaced_twice(), log_text(served)
 
     assert set(outcomes) == {"200"}, outcomes
     assert outcomes["200"] > 50
+
+
+def test_the_start_logs_the_plan_with_the_cores_it_detected(database_url: str, tables: None) -> None:
+    with gunicorn(database_url, workers=1, CPU_CORES="auto") as served:
+        wait_for_log(served, f"plan: {detect_cpu_cores()} core(s) detected (CPU_CORES=auto) -> 1 worker(s), each")
 
 
 async def test_max_requests_recycling_loses_no_request(database_url: str, tables: None) -> None:
