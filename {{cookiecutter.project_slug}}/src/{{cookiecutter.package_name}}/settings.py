@@ -75,6 +75,7 @@ class Settings(BaseSettings):
 {%- endif %}
 
     _plan: Plan = PrivateAttr()
+    _cores: int = PrivateAttr()
 
     @field_validator("cpu_cores", mode="before")
     @classmethod
@@ -113,7 +114,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _resolve_plan(self) -> Settings:
-        cores = detect_cpu_cores() if self.cpu_cores == "auto" else self.cpu_cores
+        cores = self._cores = detect_cpu_cores() if self.cpu_cores == "auto" else self.cpu_cores
         try:
             self._plan = plan_for(
                 cores,
@@ -142,6 +143,16 @@ class Settings(BaseSettings):
     def plan(self) -> Plan:
         """Workers and per-worker pool; WEB_CONCURRENCY, DB_POOL_SIZE and DB_MAX_OVERFLOW win."""
         return self._plan
+
+    def describe_plan(self) -> str:
+        """The plan in one line, and where its core count came from: for the start-up log."""
+        plan, cores = self._plan, f"{self._cores} core(s)"
+        source = f"{cores} detected (CPU_CORES=auto)" if self.cpu_cores == "auto" else f"{cores} (CPU_CORES)"
+        return (
+            f"{source} -> {plan.workers} worker(s), each with pool_size {plan.pool.pool_size} + max_overflow "
+            f"{plan.pool.max_overflow}: at most {plan.total_connections} connections across {plan.instances} "
+            f"instance(s) of DB_MAX_CONNECTIONS={plan.db_max_connections}"
+        )
 
     @property
     def production(self) -> bool:
