@@ -5,7 +5,9 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
+from redis import Redis
 
+from {{ cookiecutter.package_name }}.cache_redis import version_lifetime
 from {{ cookiecutter.package_name }}.settings import Settings
 
 from .cache_redis import PrivateRedis, cache_back
@@ -24,6 +26,26 @@ async def test_a_write_on_one_instance_is_seen_by_another(settings: Settings, ta
 
     assert shared.headers["x-cache"] == "hit"
     assert after.json()["data"]["users"] == [{"name": "Cy"}]
+
+
+async def test_every_version_a_write_bumps_expires_after_every_entry_it_could_match(
+    settings: Settings, tables: None
+) -> None:
+    """A version that expires reads 0 again; an entry stored before its bump must be gone by then."""
+    async with serve(settings) as client:
+        await client.post("/graphql", json={"query": USERS})
+        await graphql(client, 'mutation { createUser(name: "Cy", email: "cy@example.com") { id } }')
+
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        keys = list(redis.scan_iter(match=settings.cache_key_prefix + "version:*"))
+        lifetimes = {key.decode().rpartition(":version:")[2]: redis.ttl(key) for key in keys}
+    finally:
+        redis.close()
+
+    assert {"*", "users", "user:1"} <= set(lifetimes), lifetimes
+    shortest = settings.cache_ttl_seconds + settings.request_timeout_seconds
+    assert all(shortest < ttl <= version_lifetime(settings) for ttl in lifetimes.values()), lifetimes
 
 
 @pytest.fixture

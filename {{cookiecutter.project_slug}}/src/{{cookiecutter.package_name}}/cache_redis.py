@@ -16,6 +16,7 @@ uses the cache again.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 
 from redis.asyncio import Connection, Redis
@@ -89,10 +90,20 @@ class RedisEntries:
         await self._client.set(self._prefix + key, value, ex=ttl_seconds)
 
 
+def version_lifetime(settings: Settings) -> int:
+    """Seconds a tag's version outlives its last bump. Once it is gone it reads 0 again, which an
+    entry stored before the bump (with the version before it) would match: so longer than any
+    entry lives (CACHE_TTL_SECONDS) and than any request takes between reading the generation
+    and storing its answer (REQUEST_TIMEOUT_SECONDS), and a minute more. Without a lifetime every
+    user ever written left a key behind for good."""
+    return settings.cache_ttl_seconds + math.ceil(settings.request_timeout_seconds) + 60
+
+
 class RedisVersions:
-    def __init__(self, client: Redis, prefix: str) -> None:
+    def __init__(self, client: Redis, prefix: str, lifetime: int) -> None:
         self._client = client
         self._prefix = prefix
+        self._lifetime = lifetime
 
     async def read(self, names: Sequence[str]) -> list[int]:
         values = await self._client.mget([self._prefix + name for name in names])
@@ -102,6 +113,7 @@ class RedisVersions:
         async with self._client.pipeline(transaction=True) as pipeline:
             for name in names:
                 pipeline.incr(self._prefix + name)
+                pipeline.expire(self._prefix + name, self._lifetime)
             await pipeline.execute()
 
 
@@ -116,7 +128,7 @@ class RedisBackend:
         )
         prefix = settings.cache_key_prefix
         self.entries = RedisEntries(self._client, prefix + "response:")
-        self.versions = RedisVersions(self._client, prefix + "version:")
+        self.versions = RedisVersions(self._client, prefix + "version:", version_lifetime(settings))
 
     async def ping(self) -> None:
         await self._client.ping()
