@@ -1,5 +1,8 @@
 import asyncio
 import logging
+import os
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -61,6 +64,31 @@ async def test_seed_adds_data_each_time_it_runs(settings: Settings, tables: None
     assert await seed(settings, users=2, posts_per_user=0) == (2, 0)
 
     assert await count_rows(settings) == (7, 15)
+
+
+def seed_command(database_url: str, *options: str) -> str:
+    """`python -m {{ cookiecutter.package_name }} seed`, small, on the tests' database: what it printed."""
+    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": str(PROJECT / "src")}
+    command = [sys.executable, "-m", "{{ cookiecutter.package_name }}", "seed", "--users", "3", "--posts-per-user", "2"]
+    done = subprocess.run([*command, *options], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+async def test_the_seed_command_run_twice_seeds_once_unless_told_to_add_or_reset(
+    database_url: str, settings: Settings, tables: None
+) -> None:
+    runs = {"first": seed_command(database_url), "again": seed_command(database_url)}
+    after_again = await count_rows(settings)
+    runs["add"] = seed_command(database_url, "--add")
+    after_add = await count_rows(settings)
+    runs["reset"] = seed_command(database_url, "--reset")
+
+    assert after_again == (3, 6)
+    assert "has 3 users already: nothing inserted" in runs["again"]
+    assert after_add == (6, 12)
+    assert "in place of 6 users" in runs["reset"]
+    assert await count_rows(settings) == (3, 6)
 
 
 async def test_seed_inserts_ten_thousand_users_in_bulk(

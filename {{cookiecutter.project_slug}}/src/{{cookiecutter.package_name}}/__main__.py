@@ -26,9 +26,12 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run under gunicorn with gunicorn.conf.py (or uvicorn --reload)")
     serve.add_argument("--reload", action="store_true", help="development server that restarts on code changes")
-    seed = commands.add_parser("seed", help="bulk-insert example users and posts")
+    seed = commands.add_parser("seed", help="bulk-insert example users and posts, into a database without users")
     seed.add_argument("--users", type=_count(1), default=100)
     seed.add_argument("--posts-per-user", type=_count(0), default=10)
+    existing = seed.add_mutually_exclusive_group()
+    existing.add_argument("--add", action="store_true", help="insert them beside the users already there")
+    existing.add_argument("--reset", action="store_true", help="delete every user and post first")
     commands.add_parser("schema", help="print the schema the service serves, in SDL")
     check = commands.add_parser("perf-check", help="verify the performance checklist against a running service")
     check.add_argument("--url", help="check the service at this URL instead of starting one here")
@@ -63,10 +66,18 @@ def main(argv: list[str] | None = None) -> int:
         return profile_run(args.seconds, args.users, args.output)
 
     if args.command == "seed":
+        from .seed import count_users
         from .seed import seed as run_seed
 
-        users, posts = asyncio.run(run_seed(settings, args.users, args.posts_per_user))
-        print(f"Inserted {users} users and {posts} posts.")
+        present = asyncio.run(count_users(settings))
+        if present and not (args.add or args.reset):
+            print(
+                f"The database has {present} users already: nothing inserted (--add adds more, --reset replaces them)."
+            )
+            return 0
+        users, posts = asyncio.run(run_seed(settings, args.users, args.posts_per_user, reset=args.reset))
+        replaced = f", in place of {present} users and their posts" if args.reset and present else ""
+        print(f"Inserted {users} users and {posts} posts{replaced}.")
         return 0
 
     if args.reload:
