@@ -39,7 +39,7 @@ MANIFEST: dict[tuple[str, str | tuple[str, ...]], list[Path]] = {
         TESTS / "test_cache_outage.py",
     ],
     ("cache_backend", "none"): [PACKAGE / "cache_none.py", TESTS / "cache_none.py"],
-    ("cache_backend", ("memory", "redis")): [TESTS / "test_cache_hits.py"],
+    ("cache_backend", ("memory", "redis")): [TESTS / "test_cache_hits.py", TESTS / "test_single_flight.py"],
     ("schema_library", "ariadne"): [
         PACKAGE / "graphql" / "handler_ariadne.py",
         PACKAGE / "graphql" / "schema_ariadne.py",

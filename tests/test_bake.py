@@ -44,6 +44,18 @@ def test_combination_is_clean_and_its_suite_passes(bake: Bake, answers: dict[str
     assert " passed" in suite.stdout and "failed" not in suite.stdout
 
 
+def test_a_suite_planned_for_a_larger_server_passes_on_the_one_it_finds(bake: Bake) -> None:
+    """Answers for a server of 200 connections, a local one of PostgreSQL's default 100: the suite
+    sizes its pools for the server it finds, as a user's first `make test` does."""
+    project = bake(
+        database="postgresql", cache_backend="redis", schema_library="strawberry",
+        db_max_connections="200", cpu_cores="4", instances="3",
+    )  # fmt: skip
+
+    suite = run(project, "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", env={"CI": "true", **SERVERS})
+    assert " passed" in suite.stdout and "failed" not in suite.stdout
+
+
 def gunicorn_workers(project: Path, **env: str) -> int:
     done = run(project, "python", "-c", "import runpy; print(runpy.run_path('gunicorn.conf.py')['workers'])", env=env)
     return int(done.stdout)

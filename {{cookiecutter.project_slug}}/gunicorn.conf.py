@@ -10,6 +10,7 @@ numbers break the connection budget stops with one line. See PERFORMANCE.md.
 
 import asyncio
 import atexit
+import logging
 import os
 import shutil
 import sys
@@ -86,11 +87,11 @@ max_requests = 100_000
 max_requests_jitter = 10_000
 
 
-def on_starting(server: Any) -> None:
+def on_starting(_server: object) -> None:
     """Before any worker forks, say the plan, check the budget against the database server
     itself (its engine is disposed here, so no connection crosses the fork), and set up
     what the workers' response caches share."""
-    server.log.info("plan: %s", settings.describe_plan())
+    logging.getLogger("{{ cookiecutter.package_name }}.tuning").info("plan: %s", settings.describe_plan())
     try:
         asyncio.run(verify_server(settings))
     except BudgetError as exc:

@@ -23,7 +23,7 @@ from {{ cookiecutter.package_name }}.seed import seed
 from {{ cookiecutter.package_name }}.settings import Settings, load_settings
 
 from .cache_{{ cookiecutter.cache_backend }} import cache_settings, forget_cache
-from .database_{{ cookiecutter.database }} import make_test_database
+from .database_{{ cookiecutter.database }} import database_settings, make_test_database
 
 PROJECT = Path(__file__).resolve().parents[1]
 SETTINGS_ENV = (
@@ -74,7 +74,7 @@ def validations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return load_settings(_env_file=None, database_url=database_url, **cache_settings())
+    return load_settings(_env_file=None, database_url=database_url, **cache_settings(), **database_settings())
 
 
 @pytest.fixture
@@ -157,7 +157,7 @@ async def graphql(client: httpx.AsyncClient, query: str, **variables: Any) -> di
 
 def service_env(database_url: str) -> dict[str, str]:
     """What a service started in a process of its own needs to use the tests' database and cache."""
-    settings = {name.upper(): str(value) for name, value in cache_settings().items()}
+    settings = {name.upper(): str(value) for name, value in {**cache_settings(), **database_settings()}.items()}
     source = os.pathsep.join(filter(None, [str(PROJECT / "src"), os.environ.get("PYTHONPATH")]))
     return {"DATABASE_URL": database_url, "PYTHONPATH": source, **settings}
 

@@ -5,6 +5,7 @@ With CI set, a server that does not answer fails the run instead of skipping it.
 """
 
 import asyncio
+import functools
 import os
 import secrets
 import shutil
@@ -13,6 +14,7 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import make_url, text
@@ -35,6 +37,30 @@ async def admin(statement: str) -> None:
             await connection.execute(text(statement))
     finally:
         await engine.dispose()
+
+
+MAX_CONNECTIONS = os.environ.get("DB_MAX_CONNECTIONS")
+"""The documented override, read before the tests clear the environment (conftest.py)."""
+
+
+async def server_max_connections() -> int:
+    engine = create_async_engine(SERVER.set(database="postgres"), poolclass=NullPool, connect_args={"timeout": 5})
+    try:
+        async with engine.connect() as connection:
+            return int((await connection.execute(text("SHOW max_connections"))).scalar_one())
+    finally:
+        await engine.dispose()
+
+
+@functools.cache
+def database_settings() -> dict[str, Any]:
+    """What the tests' services are told of the server: DB_MAX_CONNECTIONS as the environment
+    sets it, else the server's own max_connections where it is below the answers' (a default
+    PostgreSQL allows 100), so that the suite passes on the server it finds."""
+    if MAX_CONNECTIONS is not None:
+        return {"db_max_connections": int(MAX_CONNECTIONS)}
+    limit = min(asyncio.run(server_max_connections()), {{ cookiecutter.db_max_connections }})
+    return {"db_max_connections": limit}
 
 
 @contextmanager
@@ -110,6 +136,8 @@ class PrivateServer:
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        # max_connections as the answers planned for: the service checks its budget against it.
+        options += " -c max_connections={{ cookiecutter.db_max_connections }}"
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.directory / "log"), "-o", options, "-w", "start")
 
     def stop(self) -> None:

@@ -5,9 +5,15 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import make_url
+
+
+def database_settings() -> dict[str, Any]:
+    """Nothing to fit: SQLite has no connection limit."""
+    return {}
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from {{ cookiecutter.package_name }}.tuning import BudgetError
 
 from .cache_{{ cookiecutter.cache_backend }} import cache_settings
 from .conftest import PROJECT, serve, serve_app
-from .database_postgresql import private_server
+from .database_postgresql import database_settings, private_server
 
 
 def oversized(database_url: str) -> Settings:
@@ -55,6 +55,8 @@ def test_gunicorn_starts_when_the_budget_fits_and_cleans_up_on_exit(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", database_url)
+    for name, value in database_settings().items():  # the server's own limit, when below the answers'
+        monkeypatch.setenv(name.upper(), str(value))
     monkeypatch.chdir(PROJECT)
     before = set(os.environ)
     hooks = runpy.run_path("gunicorn.conf.py")

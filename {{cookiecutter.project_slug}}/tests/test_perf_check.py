@@ -14,6 +14,7 @@ from {{ cookiecutter.package_name }}.perf_check import MAX_RSS_SLOPE_MB, MEMORY_
 
 from .cache_{{ cookiecutter.cache_backend }} import cache_settings
 from .conftest import PROJECT
+from .database_{{ cookiecutter.database }} import database_settings
 
 ITEMS = 9
 
@@ -21,7 +22,7 @@ ITEMS = 9
 def perf_check(database_url: str) -> subprocess.CompletedProcess[str]:
     """`python -m {{ cookiecutter.package_name }} perf-check`, short, on the tests' database."""
     env = {**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": str(PROJECT / "src")}
-    env.update({name.upper(): str(value) for name, value in cache_settings().items()})
+    env.update({name.upper(): str(value) for name, value in {**cache_settings(), **database_settings()}.items()})
     command = [sys.executable, "-m", "{{ cookiecutter.package_name }}", "perf-check", "--requests", "100", "--seconds", "1"]
     return subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=120)
 
