@@ -31,7 +31,7 @@ lint: $(BIN)/.installed ## ruff and mypy on the template's own code (hooks, exte
 bench: $(BIN)/.installed ## generated services vs the guide's way and the ceilings; writes README's table (needs wrk)
 	$(BIN)/python bench/run.py
 
-bench-quick: $(BIN)/.installed ## the same in seconds, to see that it runs; figures mean nothing
+bench-quick: $(BIN)/.installed ## the same, short (about 3 minutes), to see that it runs; figures mean nothing
 	$(BIN)/python bench/run.py --quick
 
 clean:

@@ -35,7 +35,8 @@ def load_tuning() -> ModuleType:
 
 
 class TuningExtension(Extension):
-    """Filters `tuning_plans`, `budget_error` and `pod_cores`, each taking the `cookiecutter` answers."""
+    """Filters `tuning_plans`, `budget_error`, `budget_error_with_pool` and `pod_cores`, each taking
+    the `cookiecutter` answers."""
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
@@ -73,6 +74,17 @@ class TuningExtension(Extension):
                 return ""
             return ""
 
+        def budget_error_with_pool(answers: Mapping[str, Any], pool_size: int) -> str:
+            """The service's refusal of DB_POOL_SIZE=`pool_size` on the first host tuning_plans shows."""
+            cores = tuning_plans(answers)[0][0]
+            try:
+                tuning.plan_for(
+                    cores, int(answers["db_max_connections"]), int(answers["instances"]), pool_size=pool_size
+                )
+            except tuning.BudgetError as exc:
+                return str(exc)
+            return ""
+
         def pod_cores(answers: Mapping[str, Any]) -> int:
             """The CPUs a Kubernetes pod gets: the answered core count, or POD_CORES_FOR_AUTO."""
             return POD_CORES_FOR_AUTO if str(answers["cpu_cores"]) == "auto" else int(answers["cpu_cores"])
@@ -80,3 +92,4 @@ class TuningExtension(Extension):
         environment.filters["tuning_plans"] = tuning_plans
         environment.filters["pod_cores"] = pod_cores
         environment.filters["budget_error"] = budget_error
+        environment.filters["budget_error_with_pool"] = budget_error_with_pool

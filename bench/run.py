@@ -5,7 +5,7 @@ and gives each target a copy of it (so that PostgreSQL counts each target's
 statements apart), starts every target under gunicorn on loopback, and drives
 each with wrk in turn, round after round, so that whatever else the machine does
 hits all of them alike. Then the same for 1, cores and 2 x cores + 1 workers.
-Prints one table and the ratios DESIGN.md §6 sets as targets; the full run also
+Prints one table and the ratios it holds the template to (Report.checks); the full run also
 writes them into README.md. A benchmark, not a test: it asserts nothing.
 """
 
@@ -399,7 +399,7 @@ class Report:
             lines += ["| " + " | ".join(self.HEADER) + " |", "|" + "---|" * len(self.HEADER)]
             lines += ["| " + " | ".join(row) + " |" for row in self.rows(results)]
             lines.append("")
-        lines += ["Targets (DESIGN.md §6), from the table above:", ""]
+        lines += ["Targets (`Report.checks` in `bench/run.py`), from the table above:", ""]
         lines += [f"- {check.line()}" for check in self.checks()]
         return "\n".join(lines)
 

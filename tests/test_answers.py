@@ -1,4 +1,4 @@
-"""The prompts of DESIGN.md section 2, and how bad answers are refused."""
+"""The prompts of cookiecutter.json, and how bad answers are refused."""
 
 from __future__ import annotations
 
