@@ -78,3 +78,14 @@ async def test_the_header_follows_server_timing(
 
     assert response.status_code == 200
     assert ("server-timing" in response.headers) is shown
+
+
+async def test_an_answer_that_measured_nothing_has_no_header(settings: Settings, tables: None) -> None:
+    """The explorer page and a malformed request parse, validate and execute nothing: a header of
+    zeros would only say so."""
+    async with serve_app(settings) as served:
+        page = await served.client.get("/graphql", headers={"accept": "text/html"})
+        malformed = await served.client.post("/graphql", content=b"{", headers={"content-type": "application/json"})
+
+    assert page.status_code == 200 and malformed.status_code == 400
+    assert "server-timing" not in page.headers and "server-timing" not in malformed.headers

@@ -41,6 +41,10 @@ class Timings:
         self.seconds[entry] += seconds
         self.counts[entry] += 1
 
+    def measured(self) -> bool:
+        """Whether the request entered any entry: an explorer page or a malformed request did not."""
+        return any(self.counts.values())
+
     def header(self) -> str:
         """The header's value. Written out, not looped: it is built for every answer."""
         ms = {entry: seconds * 1000 for entry, seconds in self.seconds.items()}

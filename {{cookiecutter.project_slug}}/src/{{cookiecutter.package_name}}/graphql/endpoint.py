@@ -259,7 +259,8 @@ class GraphQLEndpoint:
         timings = Timings()
         TIMINGS.set(timings)  # this request's task, and the tasks it starts
         response = await self._dispatch(request)
-        response.headers.append("Server-Timing", timings.header())
+        if timings.measured():  # no header of zeros on an answer that spent nothing measured
+            response.headers.append("Server-Timing", timings.header())
         return response
 
     async def _dispatch(self, request: Request) -> Response:
