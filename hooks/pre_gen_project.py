@@ -76,12 +76,20 @@ def problems() -> list[str]:
     ):
         if problem:
             found.append(problem)
-    if not found and ANSWERS["cache_backend"] == "memory" and int(ANSWERS["instances"]) > 1:
+    # Rules between answers, judged whenever the answers they read are valid themselves: every
+    # problem is reported in one run, not one more on each try.
+    several = whole_number("instances", 1) is None and int(ANSWERS["instances"]) > 1
+    if several and ANSWERS["cache_backend"] == "memory":
         found.append(
             f"cache_backend='memory' with instances={ANSWERS['instances']!r} is not valid: a write on one host "
             "could not invalidate the others' memory; choose cache_backend=redis (shared by every instance) or none."
         )
-    if not found and BUDGET_ERROR:
+    if several and ANSWERS["database"] == "sqlite":
+        found.append(
+            f"database='sqlite' with instances={ANSWERS['instances']!r} is not valid: SQLite is a file on one host, "
+            "which no other instance can reach; choose database=postgresql, or instances=1."
+        )
+    if BUDGET_ERROR:  # '' unless cpu_cores, instances and db_max_connections are numbers (local_extensions.py)
         found.append(
             f"cpu_cores={ANSWERS['cpu_cores']!r}, instances={ANSWERS['instances']!r} and "
             f"db_max_connections={ANSWERS['db_max_connections']!r} do not fit: {BUDGET_ERROR}. "

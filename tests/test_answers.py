@@ -93,6 +93,27 @@ def test_an_unknown_choice_is_refused_by_name(tmp_path: Path, key: str, value: s
     assert list(tmp_path.iterdir()) == []
 
 
+def test_sqlite_on_several_instances_is_refused(tmp_path: Path) -> None:
+    done = cookiecutter_cli(tmp_path, "database=sqlite", "cache_backend=redis", "instances=3")
+
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == [
+        "database='sqlite' with instances='3' is not valid: SQLite is a file on one host, which no other instance "
+        "can reach; choose database=postgresql, or instances=1."
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_rules_between_answers_are_reported_with_the_other_problems(tmp_path: Path) -> None:
+    done = cookiecutter_cli(tmp_path, "cache_backend=memory", "instances=3", "memory_warn_mb=1", "cpu_cores=abc")
+
+    lines = done.stderr.strip().splitlines()
+    assert [line.split(" is not valid")[0] for line in lines] == [
+        "cpu_cores='abc'", "memory_warn_mb='1'", "cache_backend='memory' with instances='3'",
+        "database='sqlite' with instances='3'",
+    ]  # fmt: skip
+
+
 def test_every_bad_answer_is_reported_at_once(tmp_path: Path) -> None:
     done = cookiecutter_cli(tmp_path, "cpu_cores=abc", "instances=0")
 

@@ -79,7 +79,7 @@ def test_auto_cores_are_detected_when_gunicorn_starts(bake: Bake) -> None:
 
 
 def test_rendered_pool_numbers_fit_the_budget(bake: Bake) -> None:
-    project = bake(cpu_cores="4", db_max_connections="60", instances="3", cache_backend="none")
+    project = bake(cpu_cores="4", db_max_connections="60", instances="3", database="postgresql", cache_backend="none")
 
     shown = re.search(
         r"4 worker\(s\), each with pool_size (\d+) \+ max_overflow (\d+)", (project / "gunicorn.conf.py").read_text()

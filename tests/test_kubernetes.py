@@ -21,7 +21,7 @@ ANSWERS = [
     {"database": "sqlite", "cache_backend": "memory", "cpu_cores": "2", "instances": "1"},
     {"database": "postgresql", "cache_backend": "redis", "cpu_cores": "4", "instances": "6"},
     {"database": "postgresql", "cache_backend": "none", "cpu_cores": "auto", "instances": "3"},
-    {"database": "sqlite", "cache_backend": "none", "cpu_cores": "1", "instances": "2"},
+    {"database": "postgresql", "cache_backend": "none", "cpu_cores": "1", "instances": "2"},
 ]
 
 
