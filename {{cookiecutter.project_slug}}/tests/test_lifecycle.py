@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 
 import httpx
+import psutil
 
 from {{ cookiecutter.package_name }}.perf_check import Served
 from {{ cookiecutter.package_name }}.tuning import detect_cpu_cores
@@ -100,6 +101,20 @@ async def test_sighup_replaces_every_worker_without_a_failed_request(database_ur
 def test_the_start_logs_the_plan_with_the_cores_it_detected(database_url: str, tables: None) -> None:
     with gunicorn(database_url, workers=1, CPU_CORES="auto") as served:
         wait_for_log(served, f"plan: {detect_cpu_cores()} core(s) detected (CPU_CORES=auto) -> 1 worker(s), each")
+
+
+def test_ctrl_c_stops_every_worker_without_a_warning(database_url: str, tables: None) -> None:
+    """A terminal's Ctrl-C reaches the master and every worker: each shuts down cleanly, and
+    none is reported as killed by the signal."""
+    with gunicorn(database_url, workers=2) as served:
+        wait_for_log(served, "Application startup complete", 2)
+        assert served.pid is not None
+        for process in [psutil.Process(served.pid), *psutil.Process(served.pid).children()]:
+            process.send_signal(signal.SIGINT)
+        wait_for_log(served, "Shutting down: Master")
+
+        assert log_text(served).count("Application shutdown complete") == 2
+        assert "was sent SIGINT" not in log_text(served)
 
 
 async def test_max_requests_recycling_loses_no_request(database_url: str, tables: None) -> None:

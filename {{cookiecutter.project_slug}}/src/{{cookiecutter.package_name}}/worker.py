@@ -21,13 +21,21 @@ It also hands uvicorn what its Config has no setting for: protocol.py's bounds o
 a request head's size and time and on a stalled body (MAX_HEADER_BYTES,
 CLIENT_TIMEOUT_SECONDS), and it turns off uvicorn's `server: uvicorn` header, so
 that answers do not tell every client which server (and so which flaws) it is.
+
+A terminal's Ctrl-C sends SIGINT to the master and to every worker. uvicorn shuts
+down cleanly on it, then raises it again so that the process dies by it, and
+gunicorn's master logs each worker's death by SIGINT as a warning: here a worker
+that has shut down cleanly exits as it would after any other stop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from gunicorn.arbiter import Arbiter
@@ -45,6 +53,13 @@ LIFESPAN_RESERVE_SECONDS = 5
 
 
 class DrainingServer(Server):
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            yield
+            # uvicorn raises what it caught again as this block ends; a clean shutdown is done.
+            self._captured_signals = [sig for sig in self._captured_signals if sig != signal.SIGINT]
+
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         for server in self.servers:
             server.close()  # accept no more: new connections go to the other workers, or wait for the new one
