@@ -86,6 +86,9 @@ class Worker(UvicornWorker):
         self.config.app = self.wsgi
         server = DrainingServer(config=self.config)
         self._install_sigquit_handler()
-        await server.serve(sockets=self.sockets)
+        # The sockets themselves, not gunicorn's wrappers of them: uvloop closes a listening socket
+        # by its descriptor, then closes the object it was given, which through a wrapper closes
+        # the descriptor again and logs "Error while closing socket [Errno 9]" at every stop.
+        await server.serve(sockets=[listener.sock for listener in self.sockets])
         if not server.started:
             sys.exit(Arbiter.WORKER_BOOT_ERROR)
