@@ -47,8 +47,16 @@ FOREIGN = {
 CODE = {".py", ".toml", ".ini", ".cfg", ".yml", ".yaml", ".mako", ".graphql", ".example"}
 
 
+BINARY = {".gz"}
+"""The suffixes of files kept as bytes: the explorer's compressed assets."""
+
+
 def files_of(project: Path) -> list[Path]:
     return [path for path in project.rglob("*") if path.is_file() and not {".venv", ".git"} & set(path.parts)]
+
+
+def texts_of(project: Path) -> list[Path]:
+    return [path for path in files_of(project) if path.suffix not in BINARY]
 
 
 def foreign_mentions(project: Path, answers: dict[str, str]) -> dict[str, list[str]]:

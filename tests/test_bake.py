@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import POSTGRES_URL, REDIS_URL, Bake, files_of, foreign_mentions, run
+from .conftest import POSTGRES_URL, REDIS_URL, Bake, foreign_mentions, run, texts_of
 
 SERVERS = {"DATABASE_URL": POSTGRES_URL, "REDIS_URL": REDIS_URL}
 
@@ -30,7 +30,7 @@ def test_combination_is_clean_and_its_suite_passes(bake: Bake, answers: dict[str
 
     # `${{ … }}` is a GitHub Actions expression, not Jinja.
     unrendered = re.compile(r"(?<!\$)\{\{|\{%|cookiecutter\.")
-    leftovers = [str(path) for path in files_of(project) if unrendered.search(path.read_text())]
+    leftovers = [str(path) for path in texts_of(project) if unrendered.search(path.read_text())]
     assert leftovers == [], "unrendered Jinja"
     assert foreign_mentions(project, answers) == {}
     run(project, "ruff", "check", ".")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import BIN, TEMPLATE, cookiecutter_cli, files_of, foreign_mentions, project_env, run
+from .conftest import BIN, TEMPLATE, cookiecutter_cli, files_of, foreign_mentions, project_env, run, texts_of
 
 
 def git(repo: Path, *args: str) -> None:
@@ -85,7 +85,7 @@ def test_cruft_update_renders_numbers_with_the_templates_new_formula_and_keeps_l
     )
     assert "DB_POOL_SIZE=16 DB_MAX_OVERFLOW=8" in (project / ".env.example").read_text()
     assert (project / "Makefile").read_text().endswith("# a local target of ours\n")
-    assert not [path for path in files_of(project) if path.suffix == ".rej" or "<<<<<<<" in path.read_text()]
+    assert not [path for path in texts_of(project) if path.suffix == ".rej" or "<<<<<<<" in path.read_text()]
     check = cruft("check", cwd=project)
     assert check.returncode == 0, check.stdout
 
@@ -139,7 +139,7 @@ def test_cruft_update_switches_an_answer_cleanly_and_keeps_local_changes(
     assert (package / added).is_file() and not (package / removed).exists()
     assert dependency in (project / "pyproject.toml").read_text()
     assert foreign_mentions(project, answers) == {}  # nothing of the old answer is left
-    leftovers = [str(path) for path in files_of(project) if path.suffix == ".rej" or "<<<<<<<" in path.read_text()]
+    leftovers = [str(path) for path in texts_of(project) if path.suffix == ".rej" or "<<<<<<<" in path.read_text()]
     assert leftovers == [], "conflicts"
     assert (project / "pyproject.toml").read_text().endswith("# a local note of ours\n")
     assert (package / "local.py").is_file()

@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
+from . import explorer
 from .cache import ResponseCache
 from .cache_{{ cookiecutter.cache_backend }} import open_backend
 from .db import make_engine, make_sessions, verify_server
@@ -59,13 +60,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # adds HEAD to any route with GET, which the schema libraries answer 405: not offered.
     graphql_route = Route("/graphql", graphql.handle, methods=["GET", "POST"])
     graphql_route.methods = {"GET", "POST"}
+    routes = [
+        graphql_route,
+        Route("/health/live", live),
+        Route("/health/ready", readiness(settings.production)),
+        Route("/metrics", metrics_for(settings.metrics_networks)),
+    ]
+    if not settings.production:
+        routes.append(explorer.ROUTE)  # GraphiQL's files, for the page a browser's GET /graphql shows
     app = Starlette(
-        routes=[
-            graphql_route,
-            Route("/health/live", live),
-            Route("/health/ready", readiness(settings.production)),
-            Route("/metrics", metrics_for(settings.metrics_networks)),
-        ],
+        routes=routes,
         middleware=middleware,
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,

@@ -46,6 +46,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message
 
+from .. import explorer
 from ..cache import ResponseCache, auth_scope, response_key
 from ..monitoring import CURRENT_OPERATION, RESPONSE_CACHE, count_operation
 from ..timing import TIMINGS, Timings, spent
@@ -344,7 +345,7 @@ class GraphQLEndpoint:
 
     async def _respond(self, request: Request, operation: Operation | None) -> Response:
         if operation is None:
-            return await self._handle(request)  # the explorer page
+            return await explorer.page(request)
         # One deadline for all of a query's time from here: waiting for an identical one included.
         deadline = asyncio.get_running_loop().time() + self._timeout
         cache: ResponseCache = request.state.cache

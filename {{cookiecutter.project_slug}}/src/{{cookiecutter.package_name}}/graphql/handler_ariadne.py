@@ -50,8 +50,8 @@ def make_handler(settings: Settings, documents: DocumentCache) -> Handler:
         query_validator=validate,
         execute_get_queries=True,
         execution_context_class=FastExecutor,
-        # Introspection is refused by graphql-core's rule, as with every schema library;
-        # Ariadne's own switch would answer with other errors, and the endpoint shows no explorer.
+        # Introspection is refused by graphql-core's rule, as with every schema library; Ariadne's
+        # own switch would answer with other errors. The endpoint serves the explorer (explorer/).
         introspection=True,
         validation_rules=list(service_rules(settings)),
         error_formatter=lambda error, _debug: dict(format_error(error, settings.production)),

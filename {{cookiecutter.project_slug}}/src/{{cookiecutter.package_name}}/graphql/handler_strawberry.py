@@ -79,7 +79,7 @@ class StrawberryGraphQL(GraphQL[RequestContext, None]):
         return RequestContext.for_request(request)
 
     def __init__(self, schema: Schema, settings: Settings) -> None:
-        super().__init__(schema, graphql_ide=None if settings.production else "graphiql")
+        super().__init__(schema, graphql_ide=None)  # the endpoint serves the explorer (explorer/)
         self.production = settings.production
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
@@ -117,7 +117,7 @@ def make_schema(settings: Settings, documents: DocumentCache) -> Schema:
 
 
 def make_handler(settings: Settings, documents: DocumentCache) -> Handler:
-    """Queries by POST (JSON) and by GET `?query=`; no introspection, suggestions or explorer in production."""
+    """Queries by POST (JSON) and by GET `?query=`; no introspection or suggestions in production."""
     view = StrawberryGraphQL(make_schema(settings, documents), settings)
 
     async def handle(request: Request) -> Response:
