@@ -7,6 +7,7 @@ answer. The hook only deletes: `cruft update` runs it again on every update.
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 PACKAGE = Path("src") / "{{ cookiecutter.package_name }}"
@@ -73,8 +74,18 @@ def next_steps() -> str:
     return "\n".join(f"    {step}" for step in steps)
 
 
+def rendered_to_be_compared() -> bool:
+    """Whether this is one of the two renders `cruft update` makes to diff the old template against
+    the new: it renders each into a fresh temporary directory (tempfile's `tmp...`) and throws it
+    away, so next steps printed there would be printed twice, for folders the user never sees."""
+    here = Path.cwd().resolve()
+    return here.parent.parent == Path(tempfile.gettempdir()).resolve() and here.parent.name.startswith("tmp")
+
+
 if __name__ == "__main__":
     remove_unselected()
+    if rendered_to_be_compared():
+        raise SystemExit(0)
     chosen = ", ".join(f"{question} {answer}" for question, answer in ANSWERS.items())
     print(f"""
 Generated {{ cookiecutter.project_slug }}/ ({chosen}).
