@@ -8,6 +8,7 @@ from typing import Any, cast
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from {{ cookiecutter.package_name }}.cache import Backend, ResponseCache
 from {{ cookiecutter.package_name }}.settings import Settings
@@ -17,6 +18,8 @@ from .conftest import graphql, gunicorn, serve_app
 CREATE_USER = "mutation($name: String!, $email: String!) { createUser(name: $name, email: $email) { id } }"
 
 USERS = "{ users { id name } }"
+
+OUTCOMES = ("hit", "miss")
 
 
 async def post(client: httpx.AsyncClient, query: str, **headers: str) -> httpx.Response:
@@ -51,6 +54,24 @@ async def test_credentials_separate_cached_answers(client: httpx.AsyncClient, db
     bob = await post(client, USERS, authorization="Bearer bob")
 
     assert [alice.headers["x-cache"], alice_again.headers["x-cache"], bob.headers["x-cache"]] == ["miss", "hit", "miss"]
+
+
+def cache_outcomes() -> dict[str, float]:
+    """The response cache's lookups so far, by outcome."""
+    counted = (REGISTRY.get_sample_value("graphql_response_cache_total", {"result": result}) for result in OUTCOMES)
+    return {result: value or 0 for result, value in zip(OUTCOMES, counted, strict=True)}
+
+
+async def test_a_mutation_is_neither_a_hit_nor_a_miss(client: httpx.AsyncClient, tables: None) -> None:
+    """A write is never cached: its answer says nothing of the cache, and the hit rate is the queries'."""
+    before = cache_outcomes()
+    created = await client.post(
+        "/graphql", json={"query": CREATE_USER, "variables": {"name": "Ada", "email": "ada@example.com"}}
+    )
+
+    assert created.status_code == 200 and created.json()["data"]["createUser"]["id"]
+    assert "x-cache" not in created.headers
+    assert cache_outcomes() == before
 
 
 async def test_a_mutation_invalidates_what_it_changed_and_only_that(

@@ -368,8 +368,9 @@ class GraphQLEndpoint:
             return await self._query(request, cache, key, deadline)
         if kind is OperationType.QUERY:  # the cache set aside for an outage stores nothing to share
             return _counted(request, "miss", await self._compute(request, cache, key, deadline))
-        # A write is never cached, and never waits for, nor shares, another request's answer.
-        return _counted(request, "miss", await self._run(request, kind, deadline))
+        # A write is never cached, and never waits for, nor shares, another request's answer: no
+        # X-Cache, and not counted as a miss, though the lookup above could not know it was one.
+        return await self._run(request, kind, deadline)
 
     async def _query(self, request: Request, cache: ResponseCache, key: str, deadline: float) -> Response:
         """A query's answer after a miss. The first of identical misses in this worker computes it;
