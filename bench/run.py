@@ -174,6 +174,7 @@ def main() -> None:
     if not args.quick:
         write_between(README, "bench", report.markdown())
         write_between(PERFORMANCE, "bench:workers", report.workers_markdown())
+        write_between(PERFORMANCE, "bench:cache", report.cache_markdown())
         print(f"\nwritten into {README} and {PERFORMANCE}")
 
 
@@ -415,12 +416,26 @@ class Report:
                 f"| {m.target.split()[0]} | {m.median('rate'):,.0f} | {m.median('p50_ms'):.1f} | "
                 f"{m.median('p99_ms'):.1f} | {m.errors} | {rss:.0f} | {statistics.median(m.server_cores):.2f} |"
             )
-        lines += [
-            "",
-            f"{self.cores} cores, {cpu_model()}; medians of {self.args.rounds} runs of {self.args.seconds:g} s, "
-            f"wrk 1 thread, {self.args.connections} connections; {datetime.date.today().isoformat()}.",
-        ]
+        lines += ["", f"{self.conditions()}."]
         return "\n".join(lines)
+
+    def cache_markdown(self) -> str:
+        """The default bake's Q1 cached and uncached (memory cache, computed workers), for the generated
+        PERFORMANCE.md: the same runs as README's rows."""
+        default = f"default bake, computed config ({self.cores} workers)"
+        cached, uncached = self.get(default, "Q1 cached"), self.get(f"{default}, uncached", "Q1 uncached")
+        lines = [f"| `{Q1}` | req/s | p50 ms | p99 ms |", "|---|---:|---:|---:|"]
+        for name, m in (("cached", cached), ("uncached (`CACHE_TTL_SECONDS=0`)", uncached)):
+            lines.append(f"| {name} | {m.median('rate'):,.0f} | {m.median('p50_ms'):.1f} | {m.median('p99_ms'):.1f} |")
+        ratio = cached.median("rate") / uncached.median("rate")
+        lines += ["", f"Cached / uncached: **{ratio:.1f}x**, {self.cores} workers (computed); {self.conditions()}."]
+        return "\n".join(lines)
+
+    def conditions(self) -> str:
+        return (
+            f"{self.cores} cores, {cpu_model()}; medians of {self.args.rounds} runs of {self.args.seconds:g} s, "
+            f"wrk 1 thread, {self.args.connections} connections; {datetime.date.today().isoformat()}"
+        )
 
     def setup(self) -> str:
         versions = ", ".join(

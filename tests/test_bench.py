@@ -6,6 +6,7 @@ import asyncio
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -62,3 +63,37 @@ def test_every_target_runs_answers_alike_and_its_statements_are_counted(table: T
         assert statements[target, "Q1 uncached"] == "1"
     assert statements["generated postgresql+redis+ariadne", "Q1 cached"] == "0"
     assert statements["raw ASGI", "fixed bytes"] == "—"
+
+
+def block(path: Path, marker: str) -> str:
+    text = path.read_text()
+    return text[text.index(f"<!-- {marker}:begin -->") : text.index(f"<!-- {marker}:end -->")]
+
+
+def markdown_rows(text: str) -> list[list[str]]:
+    """The cells of the rows of the markdown tables in `text`, without their headers and rules."""
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in text.splitlines() if line.startswith("|")]
+    rule = [all(set(cell) <= {"-", ":"} for cell in row) for row in rows] + [False]
+    return [row for i, row in enumerate(rows) if not rule[i] and not rule[i + 1]]
+
+
+def test_the_generated_performance_figures_are_the_last_runs_of_readme() -> None:
+    """What the generated PERFORMANCE.md measures comes from the `make bench` run README shows, not by hand."""
+    readme, performance = WRITTEN
+    runs = {(row[0], row[1]): row[2:6] for row in markdown_rows(block(readme, "bench")) if len(row) == 10}
+    date = re.search(r"`make bench` on (\d{4}-\d\d-\d\d)", block(readme, "bench"))
+    workers = markdown_rows(block(performance, "bench:workers"))
+    cache = block(performance, "bench:cache")
+    cached, uncached = markdown_rows(cache)
+    defaults = [target for target, _ in runs if re.fullmatch(r"default bake, computed config \(\d+ workers\)", target)]
+    default = defaults[0]
+    ratio = re.search(r"\*\*([\d.]+)x\*\*", cache)
+
+    assert date and workers and ratio
+    for row in workers:
+        assert row[1:5] == runs[f"{row[0]} worker(s)", "Q1 uncached"], row
+    assert cached[1:4] == runs[default, "Q1 cached"][:3]
+    assert uncached[1:4] == runs[f"{default}, uncached", "Q1 uncached"][:3]
+    rates = [float(row[1].replace(",", "")) for row in (cached, uncached)]
+    assert abs(float(ratio[1]) - rates[0] / rates[1]) <= 0.06  # both from medians; README's are rounded
+    assert date[1] in block(performance, "bench:workers") and date[1] in cache
