@@ -1,7 +1,7 @@
 // Starts GraphiQL on the page that GET /graphql shows in development (see __init__.py).
 "use strict";
 
-const EXAMPLE = `# Ctrl-Enter runs the query; Ctrl-Space suggests what may come next.
+const EXAMPLE = `# Ctrl-Enter runs the query; Ctrl-Space completes.
 query FirstUsers {
   users(limit: 3) {
     id
