@@ -19,8 +19,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .graphql.endpoint import Refusal
 from .graphql.errors import INTERNAL, new_error_id
+from .refusal import Refusal
 
 log = logging.getLogger(__name__)
 

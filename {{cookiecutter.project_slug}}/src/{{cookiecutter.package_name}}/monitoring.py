@@ -30,7 +30,9 @@ from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
+
+from .refusal import Refusal
 
 # "livesum": under gunicorn each worker has its own pool; the fleet view is their sum.
 POOL_SIZE = Gauge("db_pool_size", "Connections the pool keeps open", multiprocess_mode="livesum")
@@ -149,7 +151,7 @@ def metrics_for(networks: Sequence[IPv4Network | IPv6Network]) -> Callable[[Requ
         if not _allowed(request, networks):
             host = request.client.host if request.client else "?"
             message = f"/metrics is not open to {host}: only to the networks in METRICS_ALLOW"
-            return JSONResponse({"errors": [{"message": message, "extensions": {"code": "FORBIDDEN"}}]}, 403)
+            return Refusal.because(message, 403, code="FORBIDDEN").response()
         registry = REGISTRY
         directory = metrics_directory()
         if directory is not None:  # this process's metrics, or under gunicorn every worker's, merged

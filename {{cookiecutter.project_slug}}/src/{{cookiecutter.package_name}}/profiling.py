@@ -25,7 +25,7 @@ from pyinstrument import Profiler
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .graphql.endpoint import Refusal
+from .refusal import Refusal
 
 INTERVAL_SECONDS = 0.0001
 """Sampling interval: a request takes milliseconds, pyinstrument's default (1 ms) would see a few samples."""

@@ -33,22 +33,14 @@ graceful_timeout, only for CLIENT_TIMEOUT_SECONDS.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any, cast
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 
 from .graphql.errors import INTERNAL
+from .refusal import error_body
 
 JSON_CONTENT_TYPE = (b"content-type", b"application/json")
-
-
-def error_body(message: str, code: str | None = None) -> bytes:
-    """The service's one error shape (graphql/endpoint.py's Refusal), encoded."""
-    error: dict[str, Any] = {"message": message}
-    if code is not None:
-        error["extensions"] = {"code": code}
-    return json.dumps({"errors": [error]}).encode()
 
 
 class JsonErrorCycle(RequestResponseCycle):

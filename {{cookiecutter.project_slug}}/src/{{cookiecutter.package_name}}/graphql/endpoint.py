@@ -30,25 +30,25 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
     DocumentNode,
     GraphQLError,
-    GraphQLFormattedError,
     OperationDefinitionNode,
     OperationType,
     get_operation_ast,
 )
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import Message
 
 from .. import explorer
 from ..cache import ResponseCache, auth_scope, response_key
 from ..monitoring import CURRENT_OPERATION, RESPONSE_CACHE, count_operation
+from ..refusal import Refusal
 from ..timing import TIMINGS, Timings, spent
 from .documents import DocumentCache
 from .errors import RETRY_AFTER_SECONDS, UNAVAILABLE
@@ -61,26 +61,6 @@ SHOWN = 60
 def shown(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= SHOWN else f"{text[: SHOWN - 3]}..."
-
-
-class Refusal(Exception):
-    """A request answered with errors and no data, before the schema library sees it (and, from
-    guard.py, before or instead of the endpoint): the one JSON shape of every refusal."""
-
-    def __init__(
-        self, errors: list[GraphQLFormattedError], status_code: int = 400, headers: Mapping[str, str] | None = None
-    ) -> None:
-        super().__init__(errors[0]["message"])
-        self.errors = errors
-        self.status_code = status_code
-        self.headers = headers
-
-    @classmethod
-    def because(cls, message: str, status_code: int = 400, headers: Mapping[str, str] | None = None) -> Refusal:
-        return cls([{"message": message}], status_code, headers)
-
-    def response(self) -> JSONResponse:
-        return JSONResponse({"errors": self.errors}, self.status_code, self.headers)
 
 
 FIRST_OPERATION = re.compile(r"(?:[\s,\ufeff]|#[^\n\r]*)*(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")

@@ -15,7 +15,7 @@ from typing import Any
 from cross_web import HTTPException
 from graphql import GraphQLError, GraphQLField
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry import Schema
 from strawberry.asgi import GraphQL
@@ -28,6 +28,7 @@ from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
+from ..refusal import Refusal
 from ..settings import Settings
 from .context import RequestContext
 from .documents import DocumentCache, service_rules
@@ -124,6 +125,6 @@ def make_handler(settings: Settings, documents: DocumentCache) -> Handler:
         try:
             return await view.run(request)
         except HTTPException as error:
-            return JSONResponse({"errors": [{"message": error.reason}]}, error.status_code)
+            return Refusal.because(error.reason, error.status_code).response()
 
     return handle
