@@ -83,10 +83,13 @@ def project_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run(project: Path, *command: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run a command in a baked project; fail the test with its output if it fails."""
+def run(
+    project: Path, *command: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run a command in a baked project; fail the test with its output if it fails. `timeout` only
+    guards against a hang: a loaded machine runs the same command several times slower."""
     done = subprocess.run(
-        command, cwd=project, env=project_env(**(env or {})), capture_output=True, text=True, timeout=300
+        command, cwd=project, env=project_env(**(env or {})), capture_output=True, text=True, timeout=timeout
     )
     assert done.returncode == 0, f"{' '.join(command)} failed in {project}:\n{done.stdout}\n{done.stderr}"
     return done

@@ -39,8 +39,16 @@ def test_combination_is_clean_and_its_suite_passes(bake: Bake, answers: dict[str
     run(project, "actionlint", ".github/workflows/ci.yml")
     manifests = sorted(str(path) for path in (project / "deploy" / "kubernetes").glob("*.yaml"))
     run(project, "kubernetes-validate", "--strict", *(path for path in manifests if "kustomization" not in path))
-    # CI=true: a generated suite fails, never skips, when its database or Redis does not answer.
-    suite = run(project, "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", env={"CI": "true", **SERVERS})
+    run_suite(project)
+
+
+def run_suite(project: Path) -> None:
+    """The generated suite, with CI=true: it fails, never skips, when its database or Redis does not
+    answer. A suite takes 1-3 minutes on an idle machine; under load (two busy loops beside the two
+    xdist workers) the slowest took over 5, so the guard against a hang is generous."""
+    suite = run(
+        project, "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", env={"CI": "true", **SERVERS}, timeout=1800
+    )
     assert " passed" in suite.stdout and "failed" not in suite.stdout
 
 
@@ -52,8 +60,7 @@ def test_a_suite_planned_for_a_larger_server_passes_on_the_one_it_finds(bake: Ba
         db_max_connections="200", cpu_cores="4", instances="3",
     )  # fmt: skip
 
-    suite = run(project, "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", env={"CI": "true", **SERVERS})
-    assert " passed" in suite.stdout and "failed" not in suite.stdout
+    run_suite(project)
 
 
 def gunicorn_workers(project: Path, **env: str) -> int:
